@@ -1,0 +1,59 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import type { Services } from './services.ts';
+import { registerVaultRegAuth } from './compat/vault-reg-auth/routes.ts';
+import { registerHealth } from './http/health.ts';
+import { registerInteractionRoutes } from './http/interaction-routes.ts';
+import { registerMetrics } from './http/metrics.ts';
+import { mountOAuth } from './http/oauth-mount.ts';
+import { sendProblem, toAppError } from './http/problem.ts';
+import { requestId } from './http/request-id.ts';
+
+const HTML_SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * The one factory for the HTTP application; production (src/main.ts) and the tests both
+ * build it here, from already-wired services.
+ */
+export async function buildApp(services: Services): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.logger as FastifyBaseLogger,
+    genReqId: requestId,
+    requestIdLogLabel: 'requestId',
+    trustProxy: services.config.trustProxy,
+    bodyLimit: 64 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'idflow', version: '0.1.0', description: 'Identity platform: OAuth 2.0 / OpenID Connect and vendor-compatible APIs' },
+    },
+  });
+  await app.register(formbody);
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-request-id', _request.id);
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.headers(HTML_SECURITY_HEADERS);
+    return payload;
+  });
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, toAppError(error, request), request));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, toAppError(Object.assign(new Error('not found'), { statusCode: 404 }), request), request));
+
+  registerMetrics(app);
+  registerHealth(app, services.db);
+  mountOAuth(app, services.oauth);
+  registerInteractionRoutes(app, services);
+  registerVaultRegAuth(app, services);
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

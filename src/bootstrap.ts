@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/index.ts';
+import { loadKeyring } from './config/keyring.ts';
+import { systemClock, type Clock } from './kernel/clock.ts';
+import { openDb, type Db } from './storage/db.ts';
+import { migrate } from './storage/migrate.ts';
+import { createServices, type Services } from './services.ts';
+
+/**
+ * Opens the configured storage, brings its schema up to date and wires the core. The
+ * server and every CLI command start through here, so they always see the same data.
+ */
+export async function openPlatform(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Services> {
+  const { keyring, generatedAt } = await loadKeyring(config);
+  if (generatedAt) logger.warn({ file: generatedAt }, 'generated a development sealing key; set IDFLOW_SEALING_KEYS in production');
+  const db: Db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.databaseUrl ? undefined : `${config.dataDir}/pg` });
+  try {
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+    return await createServices({ config, db, keyring, clock, logger });
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,117 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, ConfigError, type Config } from '../config/index.ts';
+import { openPlatform } from '../bootstrap.ts';
+import { isAppError } from '../kernel/errors.ts';
+import { Keyring } from '../kernel/sealing.ts';
+import { createLogger } from '../kernel/logger.ts';
+import { migrate } from '../storage/migrate.ts';
+import { rotateSigningKey } from '../oauth/signing-keys.ts';
+import { ID_TOKEN_TTL } from '../oauth/engine.ts';
+import type { Services } from '../services.ts';
+import { startServer } from '../server.ts';
+
+const USAGE = `idflow — identity platform
+
+Usage:
+  idflow start [--import FILE]          start the server (IDFLOW_IMPORT works too)
+  idflow migrate                         bring the database schema up to date
+  idflow keys rotate                     make a new token-signing key the active one
+  idflow keys sealing-key                print a new key for IDFLOW_SEALING_KEYS
+  idflow client create --name NAME [--client-id ID] [--redirect-uri URI ...]
+                       [--post-logout-redirect-uri URI ...] [--grant-types a,b,c]
+                       [--scope "s1 s2"] [--public] [--access-token-ttl SECONDS] [--json]
+  idflow client list [--json]
+  idflow client delete CLIENT_ID
+  idflow user create (--email E | --phone P) [--email E] [--phone P] [--password W] [--json]
+  idflow purge                           delete expired tokens, codes and sessions now
+
+Configuration comes from environment variables; see the README.`;
+
+/** Runs one command; returns the exit code. Errors are printed without stack traces. */
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [command, ...rest] = argv;
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`idflow: configuration error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  // Commands print their results on stdout; logs go to stderr so output stays parseable.
+  const logger = createLogger(command === 'start' ? config.logLevel : 'warn', command === 'start' ? undefined : process.stderr);
+  try {
+    switch (command) {
+      case 'start': {
+        const { values } = parseArgs({ args: rest, options: { import: { type: 'string' } } });
+        await startServer(config, logger, { importPath: values.import });
+        return 0;
+      }
+      case 'migrate':
+        return await withPlatform(config, logger, async (s) => {
+          const applied = await migrate(s.db);
+          process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'the schema is up to date\n');
+        });
+      case 'keys':
+        return await keys(rest, config, logger);
+      case 'client':
+        return await (await import('./client-commands.ts')).clientCommand(rest, (fn) => withPlatform(config, logger, fn));
+      case 'user':
+        return await (await import('./user-commands.ts')).userCommand(rest, (fn) => withPlatform(config, logger, fn));
+      case 'purge':
+        return await withPlatform(config, logger, async (s) => {
+          process.stdout.write(`deleted ${await s.repos.payloads.purgeExpired(s.clock.now())} expired rows\n`);
+        });
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`idflow: unknown command "${command}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    if (isAppError(error)) {
+      process.stderr.write(`idflow: ${error.publicMessage}\n`);
+      for (const f of error.fields) process.stderr.write(`  ${f.field}: ${f.message}\n`);
+      return 1;
+    }
+    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`idflow: ${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`idflow: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function keys(args: string[], config: Config, logger: ReturnType<typeof createLogger>): Promise<number> {
+  if (args[0] === 'sealing-key') {
+    process.stdout.write(`${Keyring.generateText()}\n`);
+    return 0;
+  }
+  if (args[0] !== 'rotate') {
+    process.stderr.write('idflow: usage: idflow keys rotate | idflow keys sealing-key\n');
+    return 2;
+  }
+  return withPlatform(config, logger, async (s) => {
+    // The old key stays published while anything it signed may still be checked.
+    const { kid, retired } = await rotateSigningKey(s.db, s.keyring, s.clock, ID_TOKEN_TTL + 300);
+    process.stdout.write(`new signing key ${kid} is active; ${retired} previous key(s) stay published for ${ID_TOKEN_TTL + 300} s\n`);
+  });
+}
+
+export type WithPlatform = (fn: (services: Services) => Promise<void>) => Promise<number>;
+
+async function withPlatform(config: Config, logger: ReturnType<typeof createLogger>, fn: (services: Services) => Promise<void>): Promise<number> {
+  const services = await openPlatform(config, logger);
+  try {
+    await fn(services);
+    return 0;
+  } finally {
+    await services.db.close();
+  }
+}

@@ -1,0 +1,118 @@
+import { AppError, type FieldProblem } from '../kernel/errors.ts';
+import { randomToken } from '../kernel/ids.ts';
+import { hashSecret } from '../kernel/secrets.ts';
+import type { ClientMetadata, ClientRecord, ClientsRepo } from '../storage/clients-repo.ts';
+import { GRANT_TYPES, type GrantType } from '../oauth/client-metadata.ts';
+
+export interface ClientInput {
+  clientId?: string | undefined;
+  name: string;
+  redirectUris?: string[] | undefined;
+  postLogoutRedirectUris?: string[] | undefined;
+  grantTypes?: string[] | undefined;
+  scope?: string | undefined;
+  public?: boolean | undefined;
+  /** Only for import files that pin a secret; otherwise one is generated. */
+  secret?: string | undefined;
+  accessTokenTtl?: number | undefined;
+}
+
+export interface CreatedClient {
+  client: ClientRecord;
+  /** Shown once; only its hash is stored. Undefined for public clients. */
+  secret: string | undefined;
+}
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
+const CLIENT_ID = /^[A-Za-z0-9._~-]{3,128}$/;
+
+/** Registering operators' applications: every rule about a valid client lives here. */
+export class ClientService {
+  readonly #clients: ClientsRepo;
+  readonly #allowInsecureLoopback: boolean;
+
+  constructor(clients: ClientsRepo, options: { allowInsecureLoopback: boolean }) {
+    this.#clients = clients;
+    this.#allowInsecureLoopback = options.allowInsecureLoopback;
+  }
+
+  /** Creates a client, or updates the one with the same id (declarative import). */
+  async save(input: ClientInput): Promise<CreatedClient & { created: boolean }> {
+    const metadata = this.#validate(input);
+    const clientId = input.clientId ?? randomToken(12);
+    const existing = input.clientId ? await this.#clients.findById(input.clientId) : undefined;
+    const isPublic = metadata.token_endpoint_auth_method === 'none';
+    // A new confidential client gets a generated secret unless one was given; an existing one
+    // keeps its secret unless the input names a new one.
+    const secret = isPublic ? undefined : (input.secret ?? (existing?.secretHash ? undefined : randomToken(32)));
+    const client = await this.#clients.upsert({
+      clientId,
+      name: input.name,
+      metadata: { ...(existing?.metadata ?? {}), ...metadata },
+      secretHash: secret ? hashSecret(secret) : undefined,
+    });
+    return { client, secret, created: !existing };
+  }
+
+  list(): Promise<ClientRecord[]> {
+    return this.#clients.list();
+  }
+
+  find(clientId: string): Promise<ClientRecord | undefined> {
+    return this.#clients.findById(clientId);
+  }
+
+  async delete(clientId: string): Promise<void> {
+    if (!(await this.#clients.delete(clientId))) throw new AppError('not_found', `No client ${clientId}`);
+  }
+
+  #validate(input: ClientInput): ClientMetadata {
+    const problems: FieldProblem[] = [];
+    if (input.clientId !== undefined && !CLIENT_ID.test(input.clientId)) {
+      problems.push({ field: '/client_id', message: 'must be 3-128 characters of A-Z a-z 0-9 . _ ~ -' });
+    }
+    if (!input.name?.trim() || input.name.length > 200) problems.push({ field: '/name', message: 'is required, at most 200 characters' });
+    const grantTypes = input.grantTypes?.length ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token'];
+    for (const g of grantTypes) {
+      if (!(GRANT_TYPES as readonly string[]).includes(g)) problems.push({ field: '/grant_types', message: `unknown grant type ${g}; use ${GRANT_TYPES.join(', ')}` });
+    }
+    const isPublic = Boolean(input.public);
+    if (isPublic && grantTypes.includes('client_credentials')) {
+      problems.push({ field: '/grant_types', message: 'a public client has no secret, so it cannot use client_credentials' });
+    }
+    const redirectUris = input.redirectUris ?? [];
+    if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+      problems.push({ field: '/redirect_uris', message: 'authorization_code needs at least one redirect URI' });
+    }
+    redirectUris.forEach((uri, i) => this.#checkRedirectUri(uri, `/redirect_uris/${i}`, problems));
+    (input.postLogoutRedirectUris ?? []).forEach((uri, i) => this.#checkRedirectUri(uri, `/post_logout_redirect_uris/${i}`, problems));
+    const scopes = (input.scope ?? 'openid').split(/\s+/).filter(Boolean);
+    for (const s of scopes) if (!SCOPE_TOKEN.test(s)) problems.push({ field: '/scope', message: `"${s}" is not a valid scope token` });
+    if (input.accessTokenTtl !== undefined && (!Number.isInteger(input.accessTokenTtl) || input.accessTokenTtl < 60 || input.accessTokenTtl > 7 * 86400)) {
+      problems.push({ field: '/access_token_ttl', message: 'must be a whole number of seconds from 60 to 604800' });
+    }
+    if (problems.length) throw new AppError('validation_failed', 'The client is not valid', { fields: problems });
+    return {
+      redirect_uris: redirectUris,
+      post_logout_redirect_uris: input.postLogoutRedirectUris ?? [],
+      grant_types: grantTypes as GrantType[],
+      scope: [...new Set(scopes)].join(' '),
+      token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
+      ...(input.accessTokenTtl ? { access_token_ttl: input.accessTokenTtl } : {}),
+    };
+  }
+
+  #checkRedirectUri(uri: string, field: string, problems: FieldProblem[]): void {
+    const url = URL.parse(uri);
+    if (!url) return void problems.push({ field, message: 'must be an absolute URI' });
+    if (url.hash) return void problems.push({ field, message: 'must not have a fragment' });
+    if (url.protocol === 'https:') return;
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    if (url.protocol === 'http:') {
+      if (loopback && this.#allowInsecureLoopback) return;
+      return void problems.push({ field, message: loopback ? 'http://localhost is allowed only in development' : 'must use https' });
+    }
+    // Private-use schemes (com.example.app:/callback) for native apps, RFC 8252 §7.1.
+    if (!/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(url.protocol)) problems.push({ field, message: 'must be https, loopback http, or a reverse-DNS app scheme' });
+  }
+}

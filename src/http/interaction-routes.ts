@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isAppError } from '../kernel/errors.ts';
+import type { Services } from '../services.ts';
+import { Interactions } from '../oauth/interactions.ts';
+import { consentPage, loginPage, messagePage } from '../ui/pages/oauth.ts';
+import { formToken, formTokenValid } from './forms.ts';
+
+type WithUid = FastifyRequest<{ Params: { uid: string }; Body: Record<string, unknown> }>;
+
+const uidParams = { type: 'object', properties: { uid: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' } }, required: ['uid'] };
+const formBody = {
+  type: 'object',
+  properties: { csrf: { type: 'string', maxLength: 128 }, username: { type: 'string', maxLength: 320 }, password: { type: 'string', maxLength: 1024 } },
+};
+
+/**
+ * The hosted login and consent pages of the authorization code flow. Every form carries a
+ * token bound to its interaction; the interaction itself is bound to the browser by the
+ * engine's signed cookie.
+ */
+export function registerInteractionRoutes(app: FastifyInstance, services: Services): void {
+  const interactions = new Interactions(services.oauth);
+  const csrf = (uid: string) => formToken(services.formKey, `interaction:${uid}`);
+
+  const html = (reply: FastifyReply, status: number, body: string) =>
+    reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
+
+  const expired = (reply: FastifyReply) =>
+    html(reply, 400, messagePage('This sign-in has expired', 'Go back to the application and start again.'));
+
+  app.get('/interaction/:uid', { schema: { hide: true, params: uidParams } }, async (request: WithUid, reply) => {
+    const view = await interactions.view(request.raw, reply.raw);
+    if (!view || view.uid !== request.params.uid) return expired(reply);
+    if (view.prompt === 'login') {
+      return html(reply, 200, loginPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), username: view.loginHint }));
+    }
+    return html(reply, 200, consentPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), scopes: view.scopes, claims: view.claims }));
+  });
+
+  app.post('/interaction/:uid/login', { schema: { hide: true, params: uidParams, body: formBody } }, async (request: WithUid, reply) => {
+    const view = await interactions.view(request.raw, reply.raw);
+    if (!view || view.uid !== request.params.uid || view.prompt !== 'login') return expired(reply);
+    if (!formTokenValid(services.formKey, `interaction:${view.uid}`, request.body?.csrf)) return expired(reply);
+    const username = String(request.body?.username ?? '');
+    const password = String(request.body?.password ?? '');
+    const again = (status: number, error: string) =>
+      html(reply, status, loginPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), username, error }));
+    if (!username || !password) return again(400, 'Enter your email or phone number and your password.');
+    try {
+      const user = await services.signIn.verify(username, password, request.ip);
+      return reply.redirect(await interactions.finishLogin(request.raw, reply.raw, user.id), 303);
+    } catch (error) {
+      if (isAppError(error) && error.code === 'too_many_requests') {
+        reply.header('retry-after', String(error.retryAfter));
+        return again(429, 'Too many failed attempts. Wait a few minutes and try again.');
+      }
+      if (isAppError(error) && error.code === 'invalid_credentials') return again(401, 'That email, phone number or password is not right.');
+      throw error;
+    }
+  });
+
+  app.post('/interaction/:uid/consent', { schema: { hide: true, params: uidParams, body: formBody } }, async (request: WithUid, reply) => {
+    const view = await interactions.view(request.raw, reply.raw);
+    if (!view || view.uid !== request.params.uid || view.prompt !== 'consent') return expired(reply);
+    if (!formTokenValid(services.formKey, `interaction:${view.uid}`, request.body?.csrf)) return expired(reply);
+    return reply.redirect(await interactions.grantConsent(request.raw, reply.raw), 303);
+  });
+
+  app.post('/interaction/:uid/abort', { schema: { hide: true, params: uidParams, body: formBody } }, async (request: WithUid, reply) => {
+    const view = await interactions.view(request.raw, reply.raw);
+    if (!view || view.uid !== request.params.uid) return expired(reply);
+    if (!formTokenValid(services.formKey, `interaction:${view.uid}`, request.body?.csrf)) return expired(reply);
+    return reply.redirect(await interactions.deny(request.raw, reply.raw), 303);
+  });
+}

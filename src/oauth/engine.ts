@@ -1,0 +1,205 @@
+import Provider, { type Configuration } from 'oidc-provider';
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../kernel/clock.ts';
+import { constantTimeEqual, hashSecret } from '../kernel/secrets.ts';
+import type { PasswordSignIn } from '../identity/password-sign-in.ts';
+import type { ClientsRepo } from '../storage/clients-repo.ts';
+import type { OidcPayloadsRepo } from '../storage/oidc-payloads-repo.ts';
+import type { SigningKeysRepo } from '../storage/signing-keys-repo.ts';
+import type { UsersRepo } from '../storage/users-repo.ts';
+import { page } from '../ui/layout.ts';
+import { html, trusted } from '../ui/html.ts';
+import { adapterFactory } from './adapter.ts';
+import { registerPasswordGrant } from './password-grant.ts';
+import { STANDARD_SCOPES } from './scopes.ts';
+import { SIGNING_ALG } from './signing-keys.ts';
+
+export interface OAuthEngineDeps {
+  issuer: string;
+  trustProxy: boolean;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  cookieKeys: Buffer[];
+  clock: Clock;
+  clients: ClientsRepo;
+  users: UsersRepo;
+  payloads: OidcPayloadsRepo;
+  signingKeys: SigningKeysRepo;
+  signIn: PasswordSignIn;
+  logger: Logger;
+}
+
+/** Paths of the OAuth/OIDC endpoints; discovery lists them, the HTTP layer mounts them. */
+export const OAUTH_ROUTES = {
+  authorization: '/oauth/authorize',
+  token: '/oauth/token',
+  userinfo: '/oauth/userinfo',
+  jwks: '/oauth/jwks',
+  introspection: '/oauth/introspect',
+  revocation: '/oauth/revoke',
+  end_session: '/oauth/logout',
+} as const;
+
+export const ID_TOKEN_TTL = 3600;
+
+/**
+ * Owns the oidc-provider instance: the only module (with its siblings in src/oauth) that
+ * touches the library. The provider is rebuilt when what it was built from changes (a
+ * rotated signing key, a client with a new scope), so every node picks changes up without
+ * a restart.
+ */
+export class OAuthEngine {
+  #provider: Provider;
+  #fingerprint: string;
+  readonly #deps: OAuthEngineDeps;
+
+  private constructor(deps: OAuthEngineDeps, provider: Provider, fingerprint: string) {
+    this.#deps = deps;
+    this.#provider = provider;
+    this.#fingerprint = fingerprint;
+  }
+
+  static async create(deps: OAuthEngineDeps): Promise<OAuthEngine> {
+    const inputs = await loadInputs(deps);
+    return new OAuthEngine(deps, buildProvider(deps, inputs), inputs.fingerprint);
+  }
+
+  get provider(): Provider {
+    return this.#provider;
+  }
+
+  /** Rebuilds the provider if keys or scopes changed since it was built; true when it did. */
+  async reloadIfChanged(): Promise<boolean> {
+    const inputs = await loadInputs(this.#deps);
+    if (inputs.fingerprint === this.#fingerprint) return false;
+    this.#provider = buildProvider(this.#deps, inputs);
+    this.#fingerprint = inputs.fingerprint;
+    this.#deps.logger.info({ event: 'oauth.reloaded' }, 'OAuth engine reloaded with new keys or scopes');
+    return true;
+  }
+}
+
+interface EngineInputs {
+  jwks: { keys: Record<string, unknown>[] };
+  scopes: string[];
+  fingerprint: string;
+}
+
+async function loadInputs(deps: OAuthEngineDeps): Promise<EngineInputs> {
+  const keys = await deps.signingKeys.published(deps.clock.now());
+  const scopes = [...new Set([...STANDARD_SCOPES, ...(await deps.clients.allScopes())])];
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([keys.map((k) => k.kid), scopes]))
+    .digest('base64url');
+  return { jwks: { keys: keys.map((k) => k.privateJwk) }, scopes, fingerprint };
+}
+
+function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
+  const configuration: Configuration = {
+    adapter: adapterFactory(deps.payloads, deps.clients, deps.clock) as never,
+    jwks: inputs.jwks as never,
+    routes: OAUTH_ROUTES,
+    scopes: inputs.scopes,
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      phone: ['phone_number', 'phone_number_verified'],
+    },
+    responseTypes: ['code'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: SIGNING_ALG,
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: [SIGNING_ALG],
+      userinfoSigningAlgValues: [SIGNING_ALG],
+      introspectionSigningAlgValues: [SIGNING_ALG],
+      authorizationSigningAlgValues: [SIGNING_ALG],
+      requestObjectSigningAlgValues: [SIGNING_ALG, 'EdDSA', 'RS256', 'PS256'],
+      clientAuthSigningAlgValues: [SIGNING_ALG, 'EdDSA', 'RS256', 'PS256'],
+    },
+    extraClientMetadata: { properties: ['access_token_ttl'] },
+    cookies: {
+      keys: deps.cookieKeys.map((k) => k.toString('base64url')),
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.body = page({
+            title: 'Sign out',
+            body: html`<p>Do you want to sign out?</p>${trusted(form)}<button form="op.logoutForm" type="submit" name="logout" value="yes" autofocus>Sign out</button><button form="op.logoutForm" class="secondary" type="submit">Stay signed in</button>`,
+          });
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.body = page({ title: 'Signed out', body: html`<p>You are signed out.</p>` });
+        },
+      },
+    },
+    pkce: {
+      // Required for public clients (they have no secret); confidential clients may still use it.
+      required: (_ctx, client) => client.clientAuthMethod === 'none',
+    },
+    rotateRefreshToken: true,
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    ttl: {
+      AccessToken: (_ctx, _token, client) => Number((client as unknown as { access_token_ttl?: number }).access_token_ttl) || deps.accessTokenTtl,
+      ClientCredentials: (_ctx, _token, client) => Number((client as unknown as { access_token_ttl?: number }).access_token_ttl) || deps.accessTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: ID_TOKEN_TTL,
+      Interaction: 3600,
+      Session: 14 * 86400,
+      Grant: deps.refreshTokenTtl,
+      RefreshToken: deps.refreshTokenTtl,
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    findAccount: async (_ctx, sub) => {
+      const user = await deps.users.findById(sub);
+      if (!user) return undefined;
+      return {
+        accountId: user.id,
+        claims: async () => ({
+          sub: user.id,
+          ...(user.email ? { email: user.email, email_verified: false } : {}),
+          ...(user.phone ? { phone_number: user.phone, phone_number_verified: false } : {}),
+        }),
+      };
+    },
+    clientBasedCORS: (ctx, origin, client) => {
+      // Browsers may call the token and userinfo endpoints only from a public client's own origins.
+      if (client.clientAuthMethod !== 'none' && ctx.oidc.route !== 'userinfo') return false;
+      return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = page({
+        title: 'Something went wrong',
+        body: html`<p>${out.error_description ?? 'The request could not be completed.'}</p><p class="muted">Error: <code>${out.error}</code></p>`,
+      });
+    },
+  };
+
+  const provider = new Provider(deps.issuer, configuration);
+  provider.proxy = deps.trustProxy;
+
+  // Client secrets are stored hashed: hash what the client presents, then compare.
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+    return Promise.resolve(Boolean(this.clientSecret) && constantTimeEqual(hashSecret(actual), this.clientSecret!));
+  } as never;
+
+  registerPasswordGrant(provider, deps.signIn);
+
+  provider.on('server_error', (_ctx, error) => deps.logger.error({ err: { name: error.name, message: error.message } }, 'oauth server error'));
+  provider.on('grant.revoked', (_ctx, grantId) => deps.logger.info({ event: 'grant.revoked', grantId }, 'grant revoked'));
+  return provider;
+}

@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OAuthEngine } from './engine.ts';
+
+/** What a login or consent page needs to know, free of oidc-provider types. */
+export interface InteractionView {
+  uid: string;
+  prompt: 'login' | 'consent';
+  clientId: string;
+  clientName: string;
+  /** Scopes the person is asked to grant (consent), in the order requested. */
+  scopes: string[];
+  claims: string[];
+  loginHint: string | undefined;
+  accountId: string | undefined;
+}
+
+/**
+ * The hosted pages' side of the authorization code flow. The pages (src/http/interaction-routes.ts)
+ * render and validate; these functions read and finish the engine's interaction.
+ */
+export class Interactions {
+  readonly #engine: OAuthEngine;
+
+  constructor(engine: OAuthEngine) {
+    this.#engine = engine;
+  }
+
+  /** The interaction bound to this browser, or undefined when it is unknown or expired. */
+  async view(req: IncomingMessage, res: ServerResponse): Promise<InteractionView | undefined> {
+    const provider = this.#engine.provider;
+    let details;
+    try {
+      details = await provider.interactionDetails(req, res);
+    } catch {
+      return undefined;
+    }
+    const clientId = String(details.params.client_id);
+    const client = await provider.Client.find(clientId);
+    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    return {
+      uid: details.uid,
+      prompt: details.prompt.name === 'login' ? 'login' : 'consent',
+      clientId,
+      clientName: client?.clientName ?? clientId,
+      scopes: missing.missingOIDCScope ?? [],
+      claims: missing.missingOIDCClaims ?? [],
+      loginHint: typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined,
+      accountId: details.session?.accountId,
+    };
+  }
+
+  /** Records who signed in; returns where the browser goes next. */
+  async finishLogin(req: IncomingMessage, res: ServerResponse, accountId: string): Promise<string> {
+    return this.#engine.provider.interactionResult(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+  }
+
+  /** Grants what the consent page showed; returns where the browser goes next. */
+  async grantConsent(req: IncomingMessage, res: ServerResponse): Promise<string> {
+    const provider = this.#engine.provider;
+    const details = await provider.interactionDetails(req, res);
+    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    const grant = details.grantId
+      ? (await provider.Grant.find(details.grantId))!
+      : new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    const grantId = await grant.save();
+    return provider.interactionResult(req, res, { consent: details.grantId ? {} : { grantId } }, { mergeWithLastSubmission: true });
+  }
+
+  /** The person declined: the client receives access_denied. */
+  async deny(req: IncomingMessage, res: ServerResponse): Promise<string> {
+    return this.#engine.provider.interactionResult(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'The person declined the request' },
+      { mergeWithLastSubmission: false },
+    );
+  }
+}

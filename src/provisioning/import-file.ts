@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import { AppError, isAppError } from '../kernel/errors.ts';
+import type { Services } from '../services.ts';
+
+/**
+ * A declarative file of clients and users, so an operator can keep them in version control
+ * and apply it at start (`idflow start --import FILE` or IDFLOW_IMPORT). Applying it again
+ * changes nothing that already matches: clients are matched by client_id, users by email
+ * (else phone).
+ *
+ * {
+ *   "clients": [{ "client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types",
+ *                 "scope", "public", "client_secret", "access_token_ttl" }],
+ *   "users":   [{ "email", "phone", "password" }]
+ * }
+ */
+export interface ImportSummary {
+  clients: { created: number; updated: number };
+  users: { created: number; updated: number };
+}
+
+export async function importFile(services: Services, path: string): Promise<ImportSummary> {
+  let document: unknown;
+  try {
+    document = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new AppError('validation_failed', `The import file ${path} cannot be read as JSON: ${(error as Error).message}`);
+  }
+  return applyImport(services, document);
+}
+
+export async function applyImport(services: Services, document: unknown): Promise<ImportSummary> {
+  const doc = document as { clients?: unknown; users?: unknown };
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AppError('validation_failed', 'The import file must hold a JSON object with "clients" and/or "users"');
+  const clients = arrayOf(doc.clients, 'clients');
+  const users = arrayOf(doc.users, 'users');
+  const summary: ImportSummary = { clients: { created: 0, updated: 0 }, users: { created: 0, updated: 0 } };
+
+  for (const [i, entry] of clients.entries()) {
+    const c = entry as Record<string, unknown>;
+    await named(`clients[${i}]`, async () => {
+      if (typeof c.client_id !== 'string') throw new AppError('validation_failed', 'client_id is required', { fields: [{ field: '/client_id', message: 'is required' }] });
+      const { created } = await services.clients.save({
+        clientId: c.client_id,
+        name: str(c.name) ?? c.client_id,
+        redirectUris: strings(c.redirect_uris),
+        postLogoutRedirectUris: strings(c.post_logout_redirect_uris),
+        grantTypes: strings(c.grant_types),
+        scope: str(c.scope),
+        public: c.public === true,
+        secret: str(c.client_secret),
+        accessTokenTtl: typeof c.access_token_ttl === 'number' ? c.access_token_ttl : undefined,
+      });
+      summary.clients[created ? 'created' : 'updated'] += 1;
+    });
+  }
+  for (const [i, entry] of users.entries()) {
+    const u = entry as Record<string, unknown>;
+    await named(`users[${i}]`, async () => {
+      const { created } = await services.users.createOrUpdate({ email: str(u.email), phone: str(u.phone), password: str(u.password) });
+      summary.users[created ? 'created' : 'updated'] += 1;
+    });
+  }
+  await services.oauth.reloadIfChanged();
+  return summary;
+}
+
+function arrayOf(value: unknown, name: string): unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new AppError('validation_failed', `"${name}" must be an array`);
+  return value;
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const strings = (v: unknown) => (Array.isArray(v) ? v.map(String) : undefined);
+
+/** Prefixes an entry's errors with where it stands in the file. */
+async function named(where: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    const fields = error.fields.map((f) => `${where}${f.field.replaceAll('/', '.')}: ${f.message}`);
+    throw new AppError(error.code, fields.length ? fields.join('; ') : `${where}: ${error.publicMessage}`, { fields: error.fields });
+  }
+}

@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/index.ts';
+import type { Clock } from './kernel/clock.ts';
+import type { Keyring } from './kernel/sealing.ts';
+import type { Db } from './storage/db.ts';
+import { ClientsRepo } from './storage/clients-repo.ts';
+import { OidcPayloadsRepo } from './storage/oidc-payloads-repo.ts';
+import { platformSecret } from './storage/platform-secrets.ts';
+import { Sealer } from './storage/sealer.ts';
+import { SigningKeysRepo } from './storage/signing-keys-repo.ts';
+import { UsersRepo } from './storage/users-repo.ts';
+import { ClientService } from './clients/client-service.ts';
+import { PasswordHasher } from './identity/passwords.ts';
+import { PasswordSignIn } from './identity/password-sign-in.ts';
+import { MemoryFailureThrottle, type FailureThrottle } from './identity/throttle.ts';
+import { UserService } from './identity/users.ts';
+import { OAuthEngine } from './oauth/engine.ts';
+import { ensureSigningKey } from './oauth/signing-keys.ts';
+
+export interface ServiceDeps {
+  config: Config;
+  db: Db;
+  keyring: Keyring;
+  clock: Clock;
+  logger: Logger;
+  throttle?: FailureThrottle;
+}
+
+/** The core, wired once. The HTTP app, the CLI and the tests all build it through here. */
+export interface Services {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  keyring: Keyring;
+  repos: { users: UsersRepo; clients: ClientsRepo; payloads: OidcPayloadsRepo; signingKeys: SigningKeysRepo };
+  hasher: PasswordHasher;
+  users: UserService;
+  clients: ClientService;
+  signIn: PasswordSignIn;
+  oauth: OAuthEngine;
+  /** Secret for binding forms to their page (CSRF), derived once per deployment. */
+  formKey: Buffer;
+}
+
+export async function createServices(deps: ServiceDeps): Promise<Services> {
+  const { config, db, keyring, clock, logger } = deps;
+  const [indexKey, cookieKey, formKey] = await Promise.all([
+    platformSecret(db, keyring, 'blind_index_key'),
+    platformSecret(db, keyring, 'cookie_key'),
+    platformSecret(db, keyring, 'form_key'),
+  ]);
+  const sealer = new Sealer(keyring, indexKey);
+  const repos = {
+    users: new UsersRepo(db, sealer),
+    clients: new ClientsRepo(db),
+    payloads: new OidcPayloadsRepo(db),
+    signingKeys: new SigningKeysRepo(db, keyring),
+  };
+  const hasher = new PasswordHasher(config.password);
+  const signIn = new PasswordSignIn(repos.users, hasher, deps.throttle ?? new MemoryFailureThrottle(clock), {
+    accountFailures: config.signInThrottle.accountFailures,
+    ipFailures: config.signInThrottle.ipFailures,
+    windowSeconds: config.signInThrottle.windowSeconds,
+  });
+  await ensureSigningKey(db, keyring, clock);
+  const oauth = await OAuthEngine.create({
+    issuer: config.issuer,
+    trustProxy: config.trustProxy,
+    accessTokenTtl: config.accessTokenTtl,
+    refreshTokenTtl: config.refreshTokenTtl,
+    cookieKeys: [cookieKey],
+    clock,
+    clients: repos.clients,
+    users: repos.users,
+    payloads: repos.payloads,
+    signingKeys: repos.signingKeys,
+    signIn,
+    logger,
+  });
+  return {
+    config,
+    db,
+    clock,
+    logger,
+    keyring,
+    repos,
+    hasher,
+    users: new UserService(repos.users, hasher),
+    clients: new ClientService(repos.clients, { allowInsecureLoopback: config.env === 'development' }),
+    signIn,
+    oauth,
+    formKey,
+  };
+}

@@ -1,0 +1,82 @@
+import type { Queryable } from './db.ts';
+
+/** An operator's application, as idflow keeps it. Field names follow RFC 7591 where one exists. */
+export interface ClientMetadata {
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  grant_types: string[];
+  /** The scopes this client may ask for, space-separated. */
+  scope: string;
+  token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /** Access-token lifetime in seconds; the platform default when absent. */
+  access_token_ttl?: number;
+  /** Capability settings added by later features (1-Click brand, KYC…), kept as one document. */
+  [key: string]: unknown;
+}
+
+export interface ClientRecord {
+  clientId: string;
+  name: string;
+  metadata: ClientMetadata;
+  secretHash: string | undefined;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface ClientRow {
+  client_id: string;
+  name: string;
+  metadata: ClientMetadata;
+  secret_hash: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toRecord = (row: ClientRow): ClientRecord => ({
+  clientId: row.client_id,
+  name: row.name,
+  metadata: row.metadata,
+  secretHash: row.secret_hash ?? undefined,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+export class ClientsRepo {
+  readonly #db: Queryable;
+
+  constructor(db: Queryable) {
+    this.#db = db;
+  }
+
+  /** Creates the client, or replaces its name and metadata (and secret, when one is given). */
+  async upsert(client: { clientId: string; name: string; metadata: ClientMetadata; secretHash?: string | undefined }): Promise<ClientRecord> {
+    const [row] = await this.#db.query<ClientRow>(
+      `insert into clients (client_id, name, metadata, secret_hash) values ($1, $2, $3, $4)
+       on conflict (client_id) do update set name = excluded.name, metadata = excluded.metadata,
+         secret_hash = coalesce(excluded.secret_hash, clients.secret_hash), updated_at = now()
+       returning *`,
+      [client.clientId, client.name, JSON.stringify(client.metadata), client.secretHash ?? null],
+    );
+    return toRecord(row!);
+  }
+
+  async findById(clientId: string): Promise<ClientRecord | undefined> {
+    const [row] = await this.#db.query<ClientRow>('select * from clients where client_id = $1', [clientId]);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async list(): Promise<ClientRecord[]> {
+    return (await this.#db.query<ClientRow>('select * from clients order by created_at, client_id')).map(toRecord);
+  }
+
+  async delete(clientId: string): Promise<boolean> {
+    const rows = await this.#db.query('delete from clients where client_id = $1 returning client_id', [clientId]);
+    return rows.length > 0;
+  }
+
+  /** Every scope any client may ask for; the OAuth core must know them all. */
+  async allScopes(): Promise<string[]> {
+    const rows = await this.#db.query<{ scope: string | null }>("select metadata->>'scope' as scope from clients");
+    return [...new Set(rows.flatMap((r) => (r.scope ?? '').split(' ').filter(Boolean)))].sort();
+  }
+}

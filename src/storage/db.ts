@@ -1,0 +1,110 @@
+import { mkdir } from 'node:fs/promises';
+
+/**
+ * The one door to SQL. Repositories receive a `Queryable` (the database, or a transaction)
+ * and issue parameterised SQL that runs unchanged on PostgreSQL and on embedded PGlite.
+ */
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of several statements, without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** PGlite only: a snapshot of the whole database, to start other instances from (tests). */
+  dump?(): Promise<Blob>;
+}
+
+export interface OpenDbOptions {
+  databaseUrl?: string | undefined;
+  /** PostgreSQL only: a schema to use (created when missing); tests use one per run. */
+  schema?: string;
+  /** PGlite only: the data folder, or undefined for an in-memory database. */
+  dataDir?: string | undefined;
+  /** PGlite only: a dump (from `dump()`) to start from; tests use a migrated template. */
+  loadDataDir?: Blob;
+  poolSize?: number;
+}
+
+export async function openDb(options: OpenDbOptions): Promise<Db> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPglite(options);
+}
+
+async function openPostgres(databaseUrl: string, options: OpenDbOptions): Promise<Db> {
+  const { default: pg } = await import('pg');
+  // bigint counts come back as numbers; they stay far below 2^53 here.
+  pg.types.setTypeParser(20, (v: string) => Number(v));
+  if (options.schema) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) throw new Error('schema name must be a plain identifier');
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      await admin.query(`create schema if not exists ${options.schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.poolSize ?? 20,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  // An idle client that errors (the server restarted) must not crash the process.
+  pool.on('error', () => {});
+  type Client = { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }> };
+  const on = (client: Client): Queryable => ({
+    query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+    exec: async (sql: string) => void (await client.query(sql)),
+  });
+  const direct = on(pool as unknown as Client);
+  return {
+    kind: 'postgres',
+    ...direct,
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const result = await fn(on(client as unknown as Client));
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await pool.query('select 1');
+    },
+    close: () => pool.end(),
+  };
+}
+
+async function openPglite(options: OpenDbOptions): Promise<Db> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+  const pglite = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+  });
+  type Tx = { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }>; exec: (sql: string) => Promise<unknown> };
+  const on = (tx: Tx): Queryable => ({
+    query: async <T>(sql: string, params?: unknown[]) => (await tx.query(sql, params)).rows as T[],
+    exec: async (sql: string) => void (await tx.exec(sql)),
+  });
+  return {
+    kind: 'pglite',
+    ...on(pglite),
+    transaction: (fn) => pglite.transaction((tx) => fn(on(tx))),
+    async ping() {
+      await pglite.query('select 1');
+    },
+    close: () => pglite.close(),
+    dump: () => pglite.dumpDataDir('none') as Promise<Blob>,
+  };
+}

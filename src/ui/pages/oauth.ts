@@ -1,0 +1,55 @@
+import { html } from '../html.ts';
+import { alert, page } from '../layout.ts';
+
+const SCOPE_TEXT: Record<string, string> = {
+  openid: 'Know who you are (your account id)',
+  email: 'See your email address',
+  phone: 'See your phone number',
+  offline_access: 'Stay signed in when you are not using it',
+  kyc: 'See your verified identity (name, date of birth, document)',
+};
+
+export function loginPage(input: { uid: string; clientName: string; csrf: string; username?: string | undefined; error?: string | undefined }): string {
+  const invalid = input.error ? 'true' : 'false';
+  return page({
+    title: 'Sign in',
+    context: input.clientName,
+    body: html`<p class="muted">to continue to ${input.clientName}</p>
+${alert(input.error)}
+<form method="post" action="/interaction/${input.uid}/login" novalidate>
+  <input type="hidden" name="csrf" value="${input.csrf}">
+  <label for="username">Email or phone number</label>
+  <input id="username" name="username" type="text" autocomplete="username" inputmode="email" required
+    value="${input.username ?? ''}" aria-invalid="${invalid}" ${input.error ? html`aria-describedby="form-error"` : ''} autofocus>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required aria-invalid="${invalid}">
+  <button type="submit">Sign in</button>
+</form>
+<form method="post" action="/interaction/${input.uid}/abort">
+  <input type="hidden" name="csrf" value="${input.csrf}">
+  <button type="submit" class="secondary">Cancel</button>
+</form>`,
+  });
+}
+
+export function consentPage(input: { uid: string; clientName: string; csrf: string; scopes: string[]; claims: string[] }): string {
+  const items = input.scopes.map((s) => html`<li>${SCOPE_TEXT[s] ?? s}</li>`);
+  return page({
+    title: `Allow ${input.clientName}?`,
+    context: input.clientName,
+    body: html`<p>${input.clientName} is asking to:</p>
+<ul class="scopes">${items.length ? items : html`<li>Know who you are</li>`}</ul>
+<form method="post" action="/interaction/${input.uid}/consent">
+  <input type="hidden" name="csrf" value="${input.csrf}">
+  <button type="submit" autofocus>Allow</button>
+</form>
+<form method="post" action="/interaction/${input.uid}/abort">
+  <input type="hidden" name="csrf" value="${input.csrf}">
+  <button type="submit" class="secondary">Deny</button>
+</form>`,
+  });
+}
+
+export function messagePage(title: string, message: string): string {
+  return page({ title, body: html`<p>${message}</p>` });
+}
