@@ -22,7 +22,8 @@ export async function startServer(config: Config, logger: Logger, options: { imp
 
   // Background jobs; unref'd so they never hold the process open.
   const purge = setInterval(() => {
-    services.repos.payloads.purgeExpired(services.clock.now()).catch((err) => logger.warn({ err }, 'purge failed'));
+    const now = services.clock.now();
+    Promise.all([services.repos.payloads.purgeExpired(now), services.flows.purgeExpired(now)]).catch((err) => logger.warn({ err }, 'purge failed'));
   }, PURGE_EVERY_MS).unref();
   const reload = setInterval(() => {
     services.oauth.reloadIfChanged().catch((err) => logger.warn({ err }, 'OAuth reload failed'));

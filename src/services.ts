@@ -9,6 +9,12 @@ import { platformSecret } from './storage/platform-secrets.ts';
 import { Sealer } from './storage/sealer.ts';
 import { SigningKeysRepo } from './storage/signing-keys-repo.ts';
 import { UsersRepo } from './storage/users-repo.ts';
+import { CredentialsRepo } from './storage/credentials-repo.ts';
+import { ConsentsRepo } from './storage/consents-repo.ts';
+import { EventsRepo } from './storage/events-repo.ts';
+import { FlowsRepo } from './storage/flows-repo.ts';
+import { FlowEngine } from './flows/engine.ts';
+import { Wallet } from './identity/wallet.ts';
 import { ClientService } from './clients/client-service.ts';
 import { PasswordHasher } from './identity/passwords.ts';
 import { PasswordSignIn } from './identity/password-sign-in.ts';
@@ -33,7 +39,19 @@ export interface Services {
   clock: Clock;
   logger: Logger;
   keyring: Keyring;
-  repos: { users: UsersRepo; clients: ClientsRepo; payloads: OidcPayloadsRepo; signingKeys: SigningKeysRepo };
+  repos: {
+    users: UsersRepo;
+    clients: ClientsRepo;
+    payloads: OidcPayloadsRepo;
+    signingKeys: SigningKeysRepo;
+    credentials: CredentialsRepo;
+    consents: ConsentsRepo;
+    flows: FlowsRepo;
+    events: EventsRepo;
+  };
+  sealer: Sealer;
+  flows: FlowEngine;
+  wallet: Wallet;
   hasher: PasswordHasher;
   users: UserService;
   clients: ClientService;
@@ -56,6 +74,10 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     clients: new ClientsRepo(db),
     payloads: new OidcPayloadsRepo(db),
     signingKeys: new SigningKeysRepo(db, keyring),
+    credentials: new CredentialsRepo(db, sealer),
+    consents: new ConsentsRepo(db),
+    flows: new FlowsRepo(db, sealer),
+    events: new EventsRepo(db),
   };
   const hasher = new PasswordHasher(config.password);
   const signIn = new PasswordSignIn(repos.users, hasher, deps.throttle ?? new MemoryFailureThrottle(clock), {
@@ -85,6 +107,9 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     logger,
     keyring,
     repos,
+    sealer,
+    flows: new FlowEngine(repos.flows, repos.events, clock),
+    wallet: new Wallet(repos.credentials, repos.consents, repos.events, clock),
     hasher,
     users: new UserService(repos.users, hasher),
     clients: new ClientService(repos.clients, { allowInsecureLoopback: config.env === 'development' }),

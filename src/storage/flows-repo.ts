@@ -1,0 +1,150 @@
+import { userIdFromUuid, userUuid } from '../kernel/ids.ts';
+import type { Queryable } from './db.ts';
+import type { Sealer } from './sealer.ts';
+
+export interface FlowRecord<Data = Record<string, unknown>> {
+  id: string;
+  kind: string;
+  state: string;
+  clientId: string | undefined;
+  userId: string | undefined;
+  /** Personal data of the flow; sealed at rest. */
+  data: Data;
+  /** What is not personal (settings, reason codes, counters by name). */
+  context: Record<string, unknown>;
+  attempts: number;
+  version: number;
+  expiresAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface FlowChanges<Data> {
+  state?: string;
+  userId?: string | undefined;
+  data?: Data;
+  context?: Record<string, unknown>;
+  attempts?: number;
+  expiresAt?: Date;
+}
+
+interface Row {
+  id: string;
+  kind: string;
+  state: string;
+  client_id: string | null;
+  user_id: string | null;
+  data_sealed: string | null;
+  context: Record<string, unknown>;
+  attempts: number;
+  version: number;
+  expires_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export class FlowsRepo {
+  readonly #db: Queryable;
+  readonly #sealer: Sealer;
+
+  constructor(db: Queryable, sealer: Sealer) {
+    this.#db = db;
+    this.#sealer = sealer;
+  }
+
+  async insert<Data>(flow: {
+    id: string;
+    kind: string;
+    state: string;
+    clientId?: string | undefined;
+    userId?: string | undefined;
+    subjectIndex?: string | undefined;
+    data: Data;
+    context: Record<string, unknown>;
+    expiresAt: Date;
+    now: Date;
+  }): Promise<FlowRecord<Data>> {
+    const [row] = await this.#db.query<Row>(
+      `insert into flows (id, kind, state, client_id, user_id, subject_index, data_sealed, context, expires_at, created_at, updated_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning *`,
+      [
+        flow.id,
+        flow.kind,
+        flow.state,
+        flow.clientId ?? null,
+        flow.userId ? userUuid(flow.userId) : null,
+        flow.subjectIndex ?? null,
+        this.#sealer.keyring.sealJson(flow.data, `flows.data:${flow.id}`),
+        JSON.stringify(flow.context),
+        flow.expiresAt,
+        flow.now,
+      ],
+    );
+    return this.#toRecord<Data>(row!);
+  }
+
+  async findById<Data>(id: string, kind: string): Promise<FlowRecord<Data> | undefined> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return undefined;
+    const [row] = await this.#db.query<Row>('select * from flows where id = $1 and kind = $2', [id, kind]);
+    return row ? this.#toRecord<Data>(row) : undefined;
+  }
+
+  /** Flows of a kind for the same subject (e.g. a phone's blind index) that are still open. */
+  async findOpenBySubject(kind: string, subjectIndex: string, openStates: string[], now: Date): Promise<FlowRecord[]> {
+    const rows = await this.#db.query<Row>(
+      'select * from flows where kind = $1 and subject_index = $2 and state = any($3) and expires_at > $4 order by created_at',
+      [kind, subjectIndex, openStates, now],
+    );
+    return rows.map((r) => this.#toRecord(r));
+  }
+
+  /**
+   * Applies changes only if nobody changed the flow since it was read (optimistic
+   * concurrency on `version`); undefined means someone else won.
+   */
+  async update<Data>(flow: FlowRecord<Data>, changes: FlowChanges<Data>, now: Date): Promise<FlowRecord<Data> | undefined> {
+    const [row] = await this.#db.query<Row>(
+      `update flows set state = $3, user_id = $4, data_sealed = $5, context = $6, attempts = $7, expires_at = $8,
+         version = version + 1, updated_at = $9
+       where id = $1 and version = $2 returning *`,
+      [
+        flow.id,
+        flow.version,
+        changes.state ?? flow.state,
+        (changes.userId ?? flow.userId) ? userUuid((changes.userId ?? flow.userId)!) : null,
+        this.#sealer.keyring.sealJson(changes.data ?? flow.data, `flows.data:${flow.id}`),
+        JSON.stringify(changes.context ?? flow.context),
+        changes.attempts ?? flow.attempts,
+        changes.expiresAt ?? flow.expiresAt,
+        now,
+      ],
+    );
+    return row ? this.#toRecord<Data>(row) : undefined;
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.#db.query('delete from flows where id = $1', [id]);
+  }
+
+  /** Deletes flows that expired before `before`; returns how many. */
+  async purgeExpired(before: Date): Promise<number> {
+    return (await this.#db.query('delete from flows where expires_at <= $1 returning 1', [before])).length;
+  }
+
+  #toRecord<Data>(row: Row): FlowRecord<Data> {
+    return {
+      id: row.id,
+      kind: row.kind,
+      state: row.state,
+      clientId: row.client_id ?? undefined,
+      userId: row.user_id ? userIdFromUuid(row.user_id) : undefined,
+      data: row.data_sealed ? this.#sealer.keyring.openJson<Data>(row.data_sealed, `flows.data:${row.id}`) : ({} as Data),
+      context: row.context,
+      attempts: row.attempts,
+      version: row.version,
+      expiresAt: row.expires_at,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
+  }
+}
