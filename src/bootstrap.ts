@@ -4,6 +4,7 @@ import { loadKeyring } from './config/keyring.ts';
 import { systemClock, type Clock } from './kernel/clock.ts';
 import { openDb, type Db } from './storage/db.ts';
 import { migrate } from './storage/migrate.ts';
+import { templateFor } from './storage/embedded-template.ts';
 import { createServices, type Services } from './services.ts';
 
 /**
@@ -13,7 +14,10 @@ import { createServices, type Services } from './services.ts';
 export async function openPlatform(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Services> {
   const { keyring, generatedAt } = await loadKeyring(config);
   if (generatedAt) logger.warn({ file: generatedAt }, 'generated a development sealing key; set IDFLOW_SEALING_KEYS in production');
-  const db: Db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.databaseUrl ? undefined : `${config.dataDir}/pg` });
+  const embeddedDir = `${config.dataDir}/pg`;
+  const db: Db = config.databaseUrl
+    ? await openDb({ databaseUrl: config.databaseUrl })
+    : await openDb({ dataDir: embeddedDir, loadDataDir: await templateFor(embeddedDir) });
   try {
     const applied = await migrate(db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
