@@ -88,6 +88,9 @@ export class ClientService {
     (input.postLogoutRedirectUris ?? []).forEach((uri, i) => this.#checkRedirectUri(uri, `/post_logout_redirect_uris/${i}`, problems));
     const scopes = (input.scope ?? 'openid').split(/\s+/).filter(Boolean);
     for (const s of scopes) if (!SCOPE_TOKEN.test(s)) problems.push({ field: '/scope', message: `"${s}" is not a valid scope token` });
+    if (input.secret !== undefined && (input.secret.length < 32 || input.secret.length > 256)) {
+      problems.push({ field: '/client_secret', message: 'must be 32 to 256 characters (use a random value)' });
+    }
     if (input.accessTokenTtl !== undefined && (!Number.isInteger(input.accessTokenTtl) || input.accessTokenTtl < 60 || input.accessTokenTtl > 7 * 86400)) {
       problems.push({ field: '/access_token_ttl', message: 'must be a whole number of seconds from 60 to 604800' });
     }
