@@ -101,6 +101,8 @@ export interface PlatformOptions {
   clock?: ManualClock;
   /** Listen on a loopback port (needed for real clients and the browser). */
   listen?: boolean;
+  /** Receives every log line (JSON) at level info and above, for tests about what is logged. */
+  logLines?: string[];
 }
 
 /** The real application on a fresh database, as production builds it. */
@@ -110,7 +112,10 @@ export async function startPlatform(backend: Backend, options: PlatformOptions =
   const config = loadConfig({ IDFLOW_ISSUER: `http://127.0.0.1:${port}`, PORT: String(port), LOG_LEVEL: 'silent', ...options.env });
   const keyring = new Keyring([{ id: 'test', key: randomBytes(32) }]);
   const clock = options.clock ?? systemClock;
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logLines = options.logLines;
+  const logger = logLines
+    ? createLogger('info', { write: (line: string) => void logLines.push(line) })
+    : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const services = await createServices({ config, db, keyring, clock, logger });
   const app = await buildApp(services);
   const platform: TestPlatform = {

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
+import { PASSWORD, passwordClient, user } from './support/fixtures.ts';
+import { postJson } from './support/http.ts';
+
+for (const backend of await backends()) {
+  describe(`operations surface (${backend})`, () => {
+    let platform: TestPlatform;
+    const logLines: string[] = [];
+    before(async () => {
+      platform = await startPlatform(backend, { logLines });
+      await passwordClient(platform);
+      await user(platform);
+    });
+    after(() => platform.close());
+
+    it('answers liveness and readiness', async () => {
+      assert.deepEqual((await platform.app.inject('/healthz')).json(), { status: 'ok' });
+      const ready = await platform.app.inject('/readyz');
+      assert.equal(ready.statusCode, 200);
+      assert.equal(ready.json().status, 'ready');
+    });
+
+    it('exposes Prometheus metrics, counting the OAuth endpoints too', async () => {
+      await platform.app.inject('/.well-known/openid-configuration');
+      const res = await platform.app.inject('/metrics');
+      assert.equal(res.statusCode, 200);
+      assert.match(String(res.headers['content-type']), /text\/plain/);
+      assert.match(res.body, /idflow_http_request_duration_seconds_bucket\{.*route="\/.well-known\/openid-configuration".*status="200"/);
+      assert.match(res.body, /idflow_process_cpu_seconds_total/);
+    });
+
+    it('serves an OpenAPI document generated from the route schemas', async () => {
+      const doc = (await platform.app.inject('/openapi.json')).json();
+      assert.equal(doc.openapi, '3.1.0');
+      assert.ok(doc.paths['/reg/auth/token'].post.requestBody);
+      assert.ok(doc.paths['/healthz'].get);
+    });
+
+    it('answers unknown routes with problem+json and a request id, never a stack', async () => {
+      const res = await platform.app.inject({ url: '/no/such/thing', headers: { 'x-request-id': 'trace-12345678' } });
+      assert.equal(res.statusCode, 404);
+      assert.match(String(res.headers['content-type']), /application\/problem\+json/);
+      assert.equal(res.headers['x-request-id'], 'trace-12345678');
+      const body = res.json();
+      assert.equal(body.code, 'not_found');
+      assert.equal(body.status, 404);
+      assert.equal(body.traceId, 'trace-12345678');
+    });
+
+    it('keeps passwords, tokens and query strings out of the logs', async () => {
+      const signIn = await postJson(platform, '/reg/auth/token', { grant_type: 'password', client_id: 'vault-app', username: 'ada@example.com', password: PASSWORD });
+      assert.equal(signIn.status, 200);
+      await postJson(platform, '/reg/auth/token', { grant_type: 'refresh_token', refresh_token: signIn.body.refresh_token });
+      await platform.app.inject(`/oauth/authorize?client_id=vault-app&code_challenge=secret-looking-value&state=${signIn.body.access_token}`);
+      const logged = logLines.join('\n');
+      assert.ok(logLines.length > 0, 'requests are logged');
+      for (const secret of [PASSWORD, signIn.body.access_token, signIn.body.refresh_token, 'secret-looking-value', 'ada@example.com']) {
+        assert.ok(!logged.includes(secret), `the logs must not contain ${secret.slice(0, 6)}…`);
+      }
+      assert.match(logged, /"requestId":/);
+    });
+  });
+}
