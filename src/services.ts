@@ -22,6 +22,7 @@ import { MemoryFailureThrottle, type FailureThrottle } from './identity/throttle
 import { UserService } from './identity/users.ts';
 import { OAuthEngine } from './oauth/engine.ts';
 import { ensureSigningKey } from './oauth/signing-keys.ts';
+import { createSmsSender, type DevOutboxSender, type SmsSender } from './notifications/sms/index.ts';
 
 export interface ServiceDeps {
   config: Config;
@@ -59,6 +60,10 @@ export interface Services {
   oauth: OAuthEngine;
   /** Secret for binding forms to their page (CSRF), derived once per deployment. */
   formKey: Buffer;
+  /** Sends SMS (verification codes) through the configured provider, within the send limits. */
+  sms: SmsSender;
+  /** Only with IDFLOW_SMS_SENDER=dev: what was "sent", for GET /dev/sms-outbox. */
+  smsOutbox?: DevOutboxSender;
 }
 
 export async function createServices(deps: ServiceDeps): Promise<Services> {
@@ -86,6 +91,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     windowSeconds: config.signInThrottle.windowSeconds,
   });
   await ensureSigningKey(db, keyring, clock);
+  const sms = createSmsSender(config, clock, logger);
   const oauth = await OAuthEngine.create({
     issuer: config.issuer,
     trustProxy: config.trustProxy,
@@ -116,5 +122,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     signIn,
     oauth,
     formKey,
+    sms: sms.sender,
+    smsOutbox: sms.outbox,
   };
 }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 
 /**
  * Configuration comes from environment variables only, validated at start. A bad value
@@ -24,6 +25,16 @@ export interface Config {
     ipFailures: number;
     windowSeconds: number;
   };
+  sms: SmsConfig;
+}
+
+export interface SmsConfig {
+  /** dev: in-memory outbox (development only); twilio: Twilio's Messages API; none: sending SMS is refused. */
+  sender: 'dev' | 'twilio' | 'none';
+  twilio: { accountSid: string; authToken: string; from: string | undefined; messagingServiceSid: string | undefined; baseUrl: string } | undefined;
+  limits: { phonePer10Min: number; phonePerDay: number; clientPerHour: number };
+  /** ISO 3166-1 alpha-2 codes SMS may go to; undefined: every country. */
+  allowedCountries: string[] | undefined;
 }
 
 export class ConfigError extends Error {
@@ -74,6 +85,53 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
   return raw;
 }
 
+function smsConfig(env: Env, idflowEnv: 'development' | 'production'): SmsConfig {
+  // Production has no default sender that could leak codes: without a choice, SMS is off.
+  const sender = oneOf(env, 'IDFLOW_SMS_SENDER', idflowEnv === 'development' ? 'dev' : 'none', ['dev', 'twilio', 'none'] as const);
+  if (sender === 'dev' && idflowEnv === 'production') {
+    throw new ConfigError('IDFLOW_SMS_SENDER', 'must be twilio or none when IDFLOW_ENV=production (dev keeps codes in memory and in the log)');
+  }
+  let twilio: SmsConfig['twilio'];
+  if (sender === 'twilio') {
+    const accountSid = env.IDFLOW_TWILIO_ACCOUNT_SID ?? '';
+    if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) throw new ConfigError('IDFLOW_TWILIO_ACCOUNT_SID', 'is required with IDFLOW_SMS_SENDER=twilio and must be AC followed by 32 hex digits');
+    const authToken = env.IDFLOW_TWILIO_AUTH_TOKEN ?? '';
+    // The value is never repeated in the message: it is a secret.
+    if (!/^[A-Za-z0-9_-]{16,256}$/.test(authToken)) throw new ConfigError('IDFLOW_TWILIO_AUTH_TOKEN', 'is required with IDFLOW_SMS_SENDER=twilio and must be the Auth Token as shown by Twilio (no spaces or quotes)');
+    const from = env.IDFLOW_TWILIO_FROM || undefined;
+    // An E.164 number, a short code, or an alphanumeric sender ID (up to 11 characters, one letter at least).
+    if (from !== undefined && !/^(\+[1-9]\d{6,14}|\d{5,6}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/.test(from)) {
+      throw new ConfigError('IDFLOW_TWILIO_FROM', `must be an E.164 number, a short code or an alphanumeric sender ID, got "${from}"`);
+    }
+    const messagingServiceSid = env.IDFLOW_TWILIO_MESSAGING_SERVICE_SID || undefined;
+    if (messagingServiceSid !== undefined && !/^MG[0-9a-fA-F]{32}$/.test(messagingServiceSid)) {
+      throw new ConfigError('IDFLOW_TWILIO_MESSAGING_SERVICE_SID', `must be MG followed by 32 hex digits, got "${messagingServiceSid}"`);
+    }
+    if (!from && !messagingServiceSid) throw new ConfigError('IDFLOW_TWILIO_FROM', 'or IDFLOW_TWILIO_MESSAGING_SERVICE_SID is required with IDFLOW_SMS_SENDER=twilio');
+    const baseUrl = url(env, 'IDFLOW_TWILIO_BASE_URL', 'https://api.twilio.com', ['https:', 'http:'])!.replace(/\/+$/, '');
+    if (idflowEnv === 'production' && !baseUrl.startsWith('https://')) throw new ConfigError('IDFLOW_TWILIO_BASE_URL', 'must be https:// when IDFLOW_ENV=production');
+    twilio = { accountSid, authToken, from, messagingServiceSid, baseUrl };
+  }
+  const limits = {
+    phonePer10Min: integer(env, 'IDFLOW_SMS_PHONE_LIMIT_PER_10MIN', 3, 1, 1000),
+    phonePerDay: integer(env, 'IDFLOW_SMS_PHONE_LIMIT_PER_DAY', 10, 1, 10000),
+    clientPerHour: integer(env, 'IDFLOW_SMS_CLIENT_LIMIT_PER_HOUR', 100, 1, 10_000_000),
+  };
+  if (limits.phonePer10Min > limits.phonePerDay) {
+    throw new ConfigError('IDFLOW_SMS_PHONE_LIMIT_PER_10MIN', `must not exceed IDFLOW_SMS_PHONE_LIMIT_PER_DAY (${limits.phonePerDay})`);
+  }
+  let allowedCountries: string[] | undefined;
+  const countries = env.IDFLOW_SMS_ALLOWED_COUNTRIES?.trim();
+  if (countries) {
+    allowedCountries = countries.split(',').map((c) => c.trim().toUpperCase());
+    for (const country of allowedCountries) {
+      if (!/^[A-Z]{2}$/.test(country) || !isSupportedCountry(country)) {
+        throw new ConfigError('IDFLOW_SMS_ALLOWED_COUNTRIES', `must be comma-separated ISO 3166-1 alpha-2 country codes (e.g. US,CA), got "${country}"`);
+      }
+    }
+  }
+  return { sender, twilio, limits, allowedCountries };
+}
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 4000, 0, 65535);
   const issuer = url(env, 'IDFLOW_ISSUER', `http://localhost:${port}`, ['http:', 'https:'])!.replace(/\/+$/, '');
@@ -118,5 +176,6 @@ export function loadConfig(env: Env = process.env): Config {
       ipFailures: integer(env, 'IDFLOW_SIGNIN_IP_FAILURES', 50, 1, 100000),
       windowSeconds: integer(env, 'IDFLOW_SIGNIN_WINDOW_SECONDS', 900, 1, 86400),
     },
+    sms: smsConfig(env, idflowEnv),
   };
 }
