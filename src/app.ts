@@ -10,6 +10,7 @@ import { mountOAuth } from './http/oauth-mount.ts';
 import { sendProblem, toAppError } from './http/problem.ts';
 import { requestId } from './http/request-id.ts';
 import { registerSmsOutbox } from './notifications/sms/dev-outbox-routes.ts';
+import { registerVerificationRoutes } from './verification/routes.ts';
 
 const HTML_SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
@@ -55,6 +56,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerInteractionRoutes(app, services);
   registerVaultRegAuth(app, services);
   registerSmsOutbox(app, services);
+  await registerVerificationRoutes(app, services);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -22,6 +22,8 @@ import { MemoryFailureThrottle, type FailureThrottle } from './identity/throttle
 import { UserService } from './identity/users.ts';
 import { OAuthEngine } from './oauth/engine.ts';
 import { ensureSigningKey } from './oauth/signing-keys.ts';
+import { buildVerificationEngine } from './verification/registry.ts';
+import type { VerificationEngine } from './verification/engine.ts';
 import { createSmsSender, type DevOutboxSender, type SmsSender } from './notifications/sms/index.ts';
 
 export interface ServiceDeps {
@@ -60,6 +62,8 @@ export interface Services {
   oauth: OAuthEngine;
   /** Secret for binding forms to their page (CSRF), derived once per deployment. */
   formKey: Buffer;
+  /** Identity verification (KYC): sessions with providers, results, evidence. */
+  verification: VerificationEngine;
   /** Sends SMS (verification codes) through the configured provider, within the send limits. */
   sms: SmsSender;
   /** Only with IDFLOW_SMS_SENDER=dev: what was "sent", for GET /dev/sms-outbox. */
@@ -122,6 +126,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     signIn,
     oauth,
     formKey,
+    verification: buildVerificationEngine({ config, db, sealer, clock, logger }),
     sms: sms.sender,
     smsOutbox: sms.outbox,
   };

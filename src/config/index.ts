@@ -26,6 +26,20 @@ export interface Config {
     windowSeconds: number;
   };
   sms: SmsConfig;
+  verification: VerificationConfig;
+}
+
+export interface VerificationConfig {
+  /** Seconds a verification waits for its result before it expires (provider_timeout). */
+  ttlSeconds: number;
+  /** The built-in sandbox provider, which passes anyone who types a valid MRZ: on by default in development only. */
+  sandbox: boolean;
+  /** The provider used when a caller names none. */
+  defaultProvider: string | undefined;
+  /** Largest image accepted by a hosted upload step, in bytes. */
+  maxImageBytes: number;
+  /** Veriff, when its three variables are set. */
+  veriff: { apiKey: string; sharedSecret: string; baseUrl: string; trustFramework: string } | undefined;
 }
 
 export interface SmsConfig {
@@ -132,6 +146,38 @@ function smsConfig(env: Env, idflowEnv: 'development' | 'production'): SmsConfig
   }
   return { sender, twilio, limits, allowedCountries };
 }
+function verificationConfig(env: Env, idflowEnv: 'development' | 'production'): VerificationConfig {
+  const names = ['IDFLOW_VERIFF_API_KEY', 'IDFLOW_VERIFF_SHARED_SECRET', 'IDFLOW_VERIFF_BASE_URL'] as const;
+  const set = names.filter((n) => env[n]);
+  if (set.length > 0 && set.length < names.length) {
+    throw new ConfigError(names.find((n) => !env[n])!, `is required with ${set.join(' and ')} (Veriff needs all three)`);
+  }
+  let veriff: VerificationConfig['veriff'];
+  if (set.length === names.length) {
+    // Neither secret is repeated in a message.
+    if (!/^[A-Za-z0-9-]{8,128}$/.test(env.IDFLOW_VERIFF_API_KEY!)) throw new ConfigError('IDFLOW_VERIFF_API_KEY', 'must be the API key as shown by Veriff (letters, digits and dashes)');
+    if (!/^[A-Za-z0-9-]{8,128}$/.test(env.IDFLOW_VERIFF_SHARED_SECRET!)) throw new ConfigError('IDFLOW_VERIFF_SHARED_SECRET', 'must be the shared secret key as shown by Veriff (letters, digits and dashes)');
+    const baseUrl = url(env, 'IDFLOW_VERIFF_BASE_URL', undefined, ['https:', 'http:'])!.replace(/\/+$/, '');
+    if (idflowEnv === 'production' && !baseUrl.startsWith('https://')) throw new ConfigError('IDFLOW_VERIFF_BASE_URL', 'must be https:// when IDFLOW_ENV=production');
+    const trustFramework = env.IDFLOW_VERIFF_TRUST_FRAMEWORK || 'veriff';
+    if (!/^[a-z0-9_]{2,64}$/.test(trustFramework)) throw new ConfigError('IDFLOW_VERIFF_TRUST_FRAMEWORK', `must be a trust framework name such as uk_tfida or de_aml, got "${trustFramework}"`);
+    veriff = { apiKey: env.IDFLOW_VERIFF_API_KEY!, sharedSecret: env.IDFLOW_VERIFF_SHARED_SECRET!, baseUrl, trustFramework };
+  }
+  const sandbox = bool(env, 'IDFLOW_VERIFICATION_SANDBOX', idflowEnv === 'development');
+  const available = [...(sandbox ? ['sandbox'] : []), ...(veriff ? ['veriff'] : [])];
+  const defaultProvider = env.IDFLOW_VERIFICATION_PROVIDER || (veriff ? 'veriff' : available[0]);
+  if (defaultProvider !== undefined && !available.includes(defaultProvider)) {
+    throw new ConfigError('IDFLOW_VERIFICATION_PROVIDER', `must be one of the configured providers (${available.join(', ') || 'none'}), got "${defaultProvider}"`);
+  }
+  return {
+    ttlSeconds: integer(env, 'IDFLOW_VERIFICATION_TTL', 3600, 60, 30 * 86400),
+    sandbox,
+    defaultProvider,
+    maxImageBytes: integer(env, 'IDFLOW_VERIFICATION_MAX_IMAGE_BYTES', 5 * 1024 * 1024, 1024, 5 * 1024 * 1024),
+    veriff,
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 4000, 0, 65535);
   const issuer = url(env, 'IDFLOW_ISSUER', `http://localhost:${port}`, ['http:', 'https:'])!.replace(/\/+$/, '');
@@ -177,5 +223,6 @@ export function loadConfig(env: Env = process.env): Config {
       windowSeconds: integer(env, 'IDFLOW_SIGNIN_WINDOW_SECONDS', 900, 1, 86400),
     },
     sms: smsConfig(env, idflowEnv),
+    verification: verificationConfig(env, idflowEnv),
   };
 }

@@ -1,0 +1,180 @@
+import { createHmac } from 'node:crypto';
+import type { Clock } from '../../../kernel/clock.ts';
+import { AppError } from '../../../kernel/errors.ts';
+import { constantTimeEqual } from '../../../kernel/secrets.ts';
+import { sniffImage } from '../../documents/index.ts';
+import type { InboundRequest, ProviderEvent, StartInput, StartResult, VerificationImages, VerificationProvider, VerificationResult } from '../../types.ts';
+import { mapDecision, type VeriffDecision } from './decision.ts';
+
+/**
+ * Veriff, from its published Public API v1 (devdocs.veriff.com):
+ *
+ * - Create session — `POST {baseUrl}/v1/sessions`, header `X-AUTH-CLIENT: <API key>`
+ *   (the one call without `X-HMAC-SIGNATURE`), body `{verification:{callback, person?,
+ *   vendorData}}` → `{status:"success", verification:{id, url, sessionToken, …}}`.
+ *   `callback` is where Veriff sends the person back; `vendorData` (≤ 1,000 characters,
+ *   non-semantic) is our verification id.
+ *   https://devdocs.veriff.com/apidocs/v1sessions ·
+ *   https://devdocs.veriff.com/docs/how-to-generate-sessions-manually
+ * - Signatures — `X-HMAC-SIGNATURE` is the hex HMAC-SHA256, keyed with the integration's
+ *   shared secret, of the raw body for POST/PATCH and of the resource id for GET/DELETE;
+ *   Veriff signs its webhooks (raw body, with `X-AUTH-CLIENT`) and its responses the same way.
+ *   https://devdocs.veriff.com/docs/hmac-authentication-and-endpoint-security ·
+ *   https://devdocs.veriff.com/docs/general-faq
+ * - Decision webhook — `{status, verification:{id, attemptId, status (approved | declined |
+ *   resubmission_requested | review | expired | abandoned), code (9001, 9102, 9103, 9104,
+ *   9121), reason, reasonCode, person:{firstName, lastName, dateOfBirth, gender,
+ *   nationality…}, document:{number, type, country (ISO alpha-2), validFrom, validUntil},
+ *   vendorData, decisionTime, acceptanceTime}}`.
+ *   https://devdocs.veriff.com/docs/decision-webhook ·
+ *   https://devdocs.veriff.com/docs/verification-session-decision-codes-table ·
+ *   https://devdocs.veriff.com/docs/granular-reason-codes
+ * - Event webhook — `{id, attemptId, feature, code (7001 started, 7002 submitted), action,
+ *   vendorData}`, signed the same way. https://devdocs.veriff.com/docs/webhooks-guide
+ * - Polling — `GET /v1/sessions/{id}/decision` (signature over the session id); its
+ *   `verification` is null until there is a decision.
+ *   https://devdocs.veriff.com/apidocs/v1sessionsiddecision-1
+ * - Media — `GET /v1/sessions/{id}/media` (signed session id) lists `images[]{id, context
+ *   (document-front, document-back, face…), mimetype}`; `GET /v1/media/{id}` (signed media
+ *   id) returns the file. https://devdocs.veriff.com/apidocs/v1sessionsidmedia-2 ·
+ *   https://devdocs.veriff.com/apidocs/v1mediaid-1
+ */
+export interface VeriffOptions {
+  apiKey: string;
+  sharedSecret: string;
+  baseUrl: string;
+  clock: Clock;
+  timeoutMs?: number;
+}
+
+const MEDIA_CONTEXTS: Record<string, keyof VerificationImages> = {
+  'document-front': 'documentFront',
+  'document-back': 'documentBack',
+  face: 'face',
+};
+
+export class VeriffProvider implements VerificationProvider {
+  readonly name = 'veriff';
+  readonly #options: VeriffOptions;
+  readonly #baseUrl: string;
+
+  constructor(options: VeriffOptions) {
+    this.#options = options;
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+  }
+
+  async start(input: StartInput): Promise<StartResult> {
+    const person = input.person && (input.person.givenNames || input.person.surname)
+      ? { person: { ...(input.person.givenNames ? { firstName: input.person.givenNames } : {}), ...(input.person.surname ? { lastName: input.person.surname } : {}) } }
+      : {};
+    const body = JSON.stringify({ verification: { callback: input.returnUrl, vendorData: input.verificationId, ...person } });
+    const response = await this.#call('POST', '/v1/sessions', { body });
+    const created = (await response.json().catch(() => undefined)) as { status?: string; verification?: { id?: string; url?: string } } | undefined;
+    const id = created?.verification?.id;
+    const url = created?.verification?.url;
+    if (created?.status !== 'success' || !id || !url || !/^https?:\/\//.test(url)) {
+      throw new AppError('unavailable', 'The verification provider did not start a session', { detail: `veriff: unexpected session response (${response.status})` });
+    }
+    return { kind: 'redirect', url, providerRef: id };
+  }
+
+  async parseWebhook(request: InboundRequest): Promise<ProviderEvent> {
+    const signature = header(request.headers, 'x-hmac-signature') ?? header(request.headers, 'vrf-hmac-signature');
+    const client = header(request.headers, 'x-auth-client') ?? header(request.headers, 'vrf-auth-client');
+    // Both checks always run, so the time taken does not tell which one failed.
+    const signed = typeof signature === 'string' && constantTimeEqual(signature.toLowerCase(), this.#sign(request.rawBody));
+    const ours = typeof client === 'string' && constantTimeEqual(client, this.#options.apiKey);
+    if (!signed || !ours) throw new AppError('unauthenticated', 'The webhook signature is not valid');
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(request.rawBody.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      throw new AppError('validation_failed', 'The webhook body is not JSON');
+    }
+    // Event webhook: a step the person took.
+    if (typeof body.action === 'string' && typeof body.id === 'string') {
+      const progress = body.action === 'started' ? 'started' : body.action === 'submitted' ? 'submitted' : undefined;
+      return { providerRef: body.id, ...(progress ? { progress } : {}) };
+    }
+    const decision = body as VeriffDecision;
+    const sessionId = decision.verification?.id;
+    if (typeof sessionId !== 'string') throw new AppError('validation_failed', 'The webhook is neither a decision nor an event');
+    const mapped = await this.#map(decision);
+    return { providerRef: sessionId, ...(mapped ? ('result' in mapped ? { result: mapped.result } : { progress: mapped.progress }) : {}) };
+  }
+
+  async fetchResult(providerRef: string): Promise<VerificationResult | undefined> {
+    const response = await this.#call('GET', `/v1/sessions/${encodeURIComponent(providerRef)}/decision`, { signed: providerRef });
+    const raw = Buffer.from(await response.arrayBuffer());
+    this.#verifyResponse(response, raw);
+    const decision = JSON.parse(raw.toString('utf8')) as VeriffDecision;
+    if (!decision.verification) return undefined;
+    const mapped = await this.#map(decision);
+    return mapped && 'result' in mapped ? mapped.result : undefined;
+  }
+
+  /** Maps a decision, fetching the images first when it is an approval (the details need them). */
+  async #map(decision: VeriffDecision) {
+    const first = mapDecision(decision, this.#options.clock);
+    if (!first || !('result' in first) || first.result.outcome !== 'verified') return first;
+    return mapDecision(decision, this.#options.clock, await this.#images(decision.verification!.id!));
+  }
+
+  /** The session's document and face images, keeping only real JPEG/PNG bytes. */
+  async #images(sessionId: string): Promise<VerificationImages> {
+    const listing = await this.#call('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/media`, { signed: sessionId });
+    const raw = Buffer.from(await listing.arrayBuffer());
+    this.#verifyResponse(listing, raw);
+    const { images = [] } = JSON.parse(raw.toString('utf8')) as { images?: { id?: string; context?: string; name?: string }[] };
+    const out: VerificationImages = {};
+    for (const image of images) {
+      const key = MEDIA_CONTEXTS[image.context ?? image.name ?? ''];
+      // The list is sorted best first: keep the first image of each kind.
+      if (!key || out[key] || typeof image.id !== 'string') continue;
+      const media = await this.#call('GET', `/v1/media/${encodeURIComponent(image.id)}`, { signed: image.id });
+      const bytes = Buffer.from(await media.arrayBuffer());
+      if (sniffImage(bytes)) out[key] = bytes;
+    }
+    return out;
+  }
+
+  #sign(payload: string | Buffer): string {
+    return createHmac('sha256', this.#options.sharedSecret).update(payload).digest('hex');
+  }
+
+  /** Veriff signs what it answers; an answer that is not signed by our secret is not Veriff's. */
+  #verifyResponse(response: Response, raw: Buffer): void {
+    const signature = response.headers.get('x-hmac-signature') ?? response.headers.get('vrf-hmac-signature');
+    if (!signature || !constantTimeEqual(signature.toLowerCase(), this.#sign(raw))) {
+      throw new AppError('unavailable', 'The verification provider answered without a valid signature', { detail: 'veriff: response signature mismatch' });
+    }
+  }
+
+  async #call(method: 'GET' | 'POST', path: string, options: { body?: string; signed?: string }): Promise<Response> {
+    const headers: Record<string, string> = { 'x-auth-client': this.#options.apiKey, accept: 'application/json' };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.signed !== undefined) headers['x-hmac-signature'] = this.#sign(options.signed);
+    let response: Response;
+    try {
+      response = await fetch(`${this.#baseUrl}${path}`, {
+        method,
+        headers,
+        ...(options.body !== undefined ? { body: options.body } : {}),
+        signal: AbortSignal.timeout(this.#options.timeoutMs ?? 10_000),
+        redirect: 'error',
+      });
+    } catch (error) {
+      throw new AppError('unavailable', 'The verification provider could not be reached', { detail: `veriff: ${method} ${path.split('/').slice(0, 3).join('/')}: ${(error as Error).name}`, cause: error });
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new AppError('unavailable', 'The verification provider refused the request', { detail: `veriff: ${method} ${path.split('/').slice(0, 3).join('/')} → ${response.status}` });
+    }
+    return response;
+  }
+}
+
+function header(headers: InboundRequest['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,89 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../kernel/errors.ts';
+import type { Services } from '../services.ts';
+import { html } from '../ui/html.ts';
+import { page } from '../ui/layout.ts';
+import { registerSandboxRoutes } from './providers/sandbox/routes.ts';
+
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' } },
+  required: ['id'],
+};
+
+/** RFC 9457 problem+json, as src/http/problem.ts renders it. */
+const PROBLEM = {
+  type: 'object',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    code: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+    instance: { type: 'string' },
+    traceId: { type: 'string' },
+  },
+  required: ['type', 'title', 'status', 'code'],
+};
+
+/** Seconds between two looks of the waiting page at the verification. */
+const REFRESH_SECONDS = 2;
+
+function checkingPage(id: string): string {
+  return page({
+    title: 'Checking your document…',
+    context: 'Identity verification',
+    body: html`<meta http-equiv="refresh" content="${REFRESH_SECONDS}">
+<p role="status" aria-live="polite">This usually takes a few seconds. This page looks again by itself; you can also
+<a href="/verification/${id}/return">check now</a>.</p>`,
+  });
+}
+
+/**
+ * The verification engine's browser and webhook doors:
+ * - GET /verification/{id}/return — where a vendor sends the person back: a page that
+ *   waits (no script: it refreshes itself) until the result is in, then a 303 to returnTo;
+ * - POST /verification/webhooks/{provider} — a vendor's webhook, body kept raw for its signature;
+ * - the sandbox's hosted steps, when the sandbox is enabled.
+ */
+export async function registerVerificationRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const engine = services.verification;
+
+  app.get('/verification/:id/return', { schema: { hide: true, params: idParams } }, async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const view = await engine.refresh(request.params.id);
+    if (!view) throw new AppError('not_found', 'No such verification');
+    if (view.state !== 'created' && view.state !== 'in_progress') return reply.redirect(view.returnTo, 303);
+    return reply
+      .code(200)
+      .header('cache-control', 'no-store')
+      .header('refresh', String(REFRESH_SECONDS))
+      .type('text/html; charset=utf-8')
+      .send(checkingPage(view.id));
+  });
+
+  await app.register(async (scope) => {
+    // Signatures are over the exact bytes received, so this scope keeps bodies raw.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_request, body, done) => done(null, body));
+    scope.post('/verification/webhooks/:provider', {
+      schema: {
+        summary: 'Webhook from an identity-verification vendor (signature checked by its adapter)',
+        tags: ['verification'],
+        params: { type: 'object', properties: { provider: { type: 'string', pattern: '^[a-z0-9_-]{1,32}$' } }, required: ['provider'] },
+        response: {
+          200: { type: 'object', properties: { received: { type: 'boolean' } }, required: ['received'], additionalProperties: false },
+          '4xx': { content: { 'application/problem+json': { schema: PROBLEM } } },
+          '5xx': { content: { 'application/problem+json': { schema: PROBLEM } } },
+        },
+      },
+    }, async (request: FastifyRequest<{ Params: { provider: string } }>) => {
+      const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      await engine.handleWebhook(request.params.provider, { headers: request.headers, rawBody });
+      return { received: true };
+    });
+  });
+
+  if (engine.providers.has('sandbox')) {
+    await registerSandboxRoutes(app, { engine, clock: services.clock, formKey: services.formKey, maxImageBytes: services.config.verification.maxImageBytes });
+  }
+}
