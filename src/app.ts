@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import type { Services } from './services.ts';
 import { registerVaultRegAuth } from './compat/vault-reg-auth/routes.ts';
+import { registerVerifiedOneClick } from './compat/verified-1click/routes.ts';
 import { registerHealth } from './http/health.ts';
 import { registerInteractionRoutes } from './http/interaction-routes.ts';
 import { registerMetrics } from './http/metrics.ts';
@@ -55,6 +56,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   mountOAuth(app, services.oauth);
   registerInteractionRoutes(app, services);
   registerVaultRegAuth(app, services);
+  registerVerifiedOneClick(app, services);
   registerSmsOutbox(app, services);
   await registerVerificationRoutes(app, services);
 

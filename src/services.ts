@@ -25,6 +25,7 @@ import { ensureSigningKey } from './oauth/signing-keys.ts';
 import { buildVerificationEngine } from './verification/registry.ts';
 import type { VerificationEngine } from './verification/engine.ts';
 import { createSmsSender, type DevOutboxSender, type SmsSender } from './notifications/sms/index.ts';
+import { createOneClickServices, type OneClickServices } from './one-click/wiring.ts';
 
 export interface ServiceDeps {
   config: Config;
@@ -68,6 +69,10 @@ export interface Services {
   sms: SmsSender;
   /** Only with IDFLOW_SMS_SENDER=dev: what was "sent", for GET /dev/sms-outbox. */
   smsOutbox?: DevOutboxSender;
+  /** 1-Click requests (Verified-compatible API, Hosted pages). */
+  oneClick: OneClickServices['oneClick'];
+  /** API keys of clients (1-Click API authentication). */
+  apiKeys: OneClickServices['apiKeys'];
 }
 
 export async function createServices(deps: ServiceDeps): Promise<Services> {
@@ -129,5 +134,6 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     verification: buildVerificationEngine({ config, db, sealer, clock, logger }),
     sms: sms.sender,
     smsOutbox: sms.outbox,
+    ...createOneClickServices({ config, db, sealer, clock, logger, repos, sms: sms.sender }),
   };
 }

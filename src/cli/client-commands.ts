@@ -16,9 +16,17 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
           scope: { type: 'string' },
           public: { type: 'boolean' },
           'access-token-ttl': { type: 'string' },
+          integration: { type: 'string' },
+          environment: { type: 'string' },
+          'default-redirect-url': { type: 'string' },
+          'api-key': { type: 'boolean' },
           json: { type: 'boolean' },
         },
       });
+      const oneClick =
+        values.integration !== undefined || values.environment !== undefined || values['default-redirect-url'] !== undefined
+          ? { integration: values.integration, environment: values.environment, defaultRedirectUrl: values['default-redirect-url'] }
+          : undefined;
       return withPlatform(async (s) => {
         const ttl = values['access-token-ttl'];
         const { client, secret } = await s.clients.save({
@@ -30,16 +38,25 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
           scope: values.scope,
           public: values.public,
           accessTokenTtl: ttl === undefined ? undefined : Number(ttl),
+          oneClick,
         });
+        const apiKey = values['api-key'] ? (await s.apiKeys.create(client.clientId)).key : undefined;
         const out = {
           client_id: client.clientId,
           ...(secret ? { client_secret: secret } : {}),
+          ...(apiKey ? { api_key: apiKey } : {}),
           name: client.name,
           ...client.metadata,
         };
-        process.stdout.write(values.json ? `${JSON.stringify(out)}\n` : `created client ${client.clientId}${secret ? `\nclient_secret: ${secret} (shown once)` : ''}\n`);
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify(out)}\n`
+            : `created client ${client.clientId}${secret ? `\nclient_secret: ${secret} (shown once)` : ''}${apiKey ? `\napi_key: ${apiKey} (shown once)` : ''}\n`,
+        );
       });
     }
+    case 'api-key':
+      return apiKeyCommand(rest, withPlatform);
     case 'list': {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
       return withPlatform(async (s) => {
@@ -60,7 +77,51 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
       });
     }
     default:
-      process.stderr.write('idflow: usage: idflow client create|list|delete …\n');
+      process.stderr.write('idflow: usage: idflow client create|list|delete|api-key …\n');
       return 2;
+  }
+}
+
+/** `idflow client api-key create|list|revoke CLIENT_ID [KEY_ID]`: keys for the 1-Click API. */
+async function apiKeyCommand(args: string[], withPlatform: WithPlatform): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const usage = () => {
+    process.stderr.write('idflow: usage: idflow client api-key create CLIENT_ID | list CLIENT_ID | revoke CLIENT_ID KEY_ID\n');
+    return 2;
+  };
+  const [clientId, keyId] = positionals;
+  if (!clientId) return usage();
+  switch (sub) {
+    case 'create':
+      if (positionals.length !== 1) return usage();
+      return withPlatform(async (s) => {
+        const { key, record } = await s.apiKeys.create(clientId);
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify({ id: record.id, client_id: clientId, prefix: record.prefix, api_key: key, created_at: record.createdAt.toISOString() })}\n`
+            : `api_key: ${key} (shown once)\nid: ${record.id}\n`,
+        );
+      });
+    case 'list':
+      if (positionals.length !== 1) return usage();
+      return withPlatform(async (s) => {
+        const keys = (await s.apiKeys.list(clientId)).map((k) => ({
+          id: k.id,
+          prefix: k.prefix,
+          created_at: k.createdAt.toISOString(),
+          revoked_at: k.revokedAt?.toISOString() ?? null,
+        }));
+        if (values.json) process.stdout.write(`${JSON.stringify(keys)}\n`);
+        else for (const k of keys) process.stdout.write(`${k.id}\t${k.prefix}…\t${k.created_at}\t${k.revoked_at ? `revoked ${k.revoked_at}` : 'live'}\n`);
+      });
+    case 'revoke':
+      if (positionals.length !== 2 || !keyId) return usage();
+      return withPlatform(async (s) => {
+        const revoked = await s.apiKeys.revoke(clientId, keyId);
+        process.stdout.write(values.json ? `${JSON.stringify({ id: revoked.id, revoked_at: revoked.revokedAt?.toISOString() })}\n` : `revoked API key ${revoked.id}\n`);
+      });
+    default:
+      return usage();
   }
 }

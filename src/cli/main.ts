@@ -20,8 +20,11 @@ Usage:
   idflow client create --name NAME [--client-id ID] [--redirect-uri URI ...]
                        [--post-logout-redirect-uri URI ...] [--grant-types a,b,c]
                        [--scope "s1 s2"] [--public] [--access-token-ttl SECONDS] [--json]
+  idflow client create … --integration hosted|semi_hosted|non_hosted [--environment sandbox|production]
+                       [--default-redirect-url URL] [--api-key]      a 1-Click brand (and its first API key)
   idflow client list [--json]
   idflow client delete CLIENT_ID
+  idflow client api-key create|list CLIENT_ID | revoke CLIENT_ID KEY_ID   1-Click API keys
   idflow user create (--email E | --phone P) [--email E] [--phone P] [--password W] [--json]
   idflow purge                           delete expired tokens, codes and sessions now
 

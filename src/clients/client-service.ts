@@ -3,6 +3,7 @@ import { randomToken } from '../kernel/ids.ts';
 import { hashSecret } from '../kernel/secrets.ts';
 import type { ClientMetadata, ClientRecord, ClientsRepo } from '../storage/clients-repo.ts';
 import { GRANT_TYPES, type GrantType } from '../oauth/client-metadata.ts';
+import { brandOf, validateBrand, type OneClickBrandInput } from './one-click-brand.ts';
 
 export interface ClientInput {
   clientId?: string | undefined;
@@ -15,6 +16,10 @@ export interface ClientInput {
   /** Only for import files that pin a secret; otherwise one is generated. */
   secret?: string | undefined;
   accessTokenTtl?: number | undefined;
+  /** A resource server that may introspect tokens issued to other clients. */
+  introspect?: boolean | undefined;
+  /** 1-Click brand settings (integration type, environment, …); merged over the existing ones. */
+  oneClick?: OneClickBrandInput | undefined;
 }
 
 export interface CreatedClient {
@@ -38,9 +43,9 @@ export class ClientService {
 
   /** Creates a client, or updates the one with the same id (declarative import). */
   async save(input: ClientInput): Promise<CreatedClient & { created: boolean }> {
-    const metadata = this.#validate(input);
-    const clientId = input.clientId ?? randomToken(12);
     const existing = input.clientId ? await this.#clients.findById(input.clientId) : undefined;
+    const metadata = this.#validate(input, existing?.metadata);
+    const clientId = input.clientId ?? randomToken(12);
     const isPublic = metadata.token_endpoint_auth_method === 'none';
     // A new confidential client gets a generated secret unless one was given; an existing one
     // keeps its secret unless the input names a new one.
@@ -66,13 +71,15 @@ export class ClientService {
     if (!(await this.#clients.delete(clientId))) throw new AppError('not_found', `No client ${clientId}`);
   }
 
-  #validate(input: ClientInput): ClientMetadata {
+  #validate(input: ClientInput, existing: ClientMetadata | undefined): ClientMetadata {
     const problems: FieldProblem[] = [];
     if (input.clientId !== undefined && !CLIENT_ID.test(input.clientId)) {
       problems.push({ field: '/client_id', message: 'must be 3-128 characters of A-Z a-z 0-9 . _ ~ -' });
     }
     if (!input.name?.trim() || input.name.length > 200) problems.push({ field: '/name', message: 'is required, at most 200 characters' });
-    const grantTypes = input.grantTypes?.length ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token'];
+    // A client made only to call the 1-Click API needs no OAuth grant (and so no redirect URI).
+    const apiOnly = input.oneClick !== undefined && !input.grantTypes?.length && !input.redirectUris?.length;
+    const grantTypes = input.grantTypes?.length ? [...new Set(input.grantTypes)] : apiOnly ? [] : ['authorization_code', 'refresh_token'];
     for (const g of grantTypes) {
       if (!(GRANT_TYPES as readonly string[]).includes(g)) problems.push({ field: '/grant_types', message: `unknown grant type ${g}; use ${GRANT_TYPES.join(', ')}` });
     }
@@ -94,14 +101,20 @@ export class ClientService {
     if (input.accessTokenTtl !== undefined && (!Number.isInteger(input.accessTokenTtl) || input.accessTokenTtl < 60 || input.accessTokenTtl > 7 * 86400)) {
       problems.push({ field: '/access_token_ttl', message: 'must be a whole number of seconds from 60 to 604800' });
     }
+    const oneClick = input.oneClick
+      ? validateBrand(input.oneClick, existing ? brandOf(existing) : undefined, (uri, field, found) => this.#checkRedirectUri(uri, field, found))
+      : undefined;
+    if (oneClick) problems.push(...oneClick.problems);
     if (problems.length) throw new AppError('validation_failed', 'The client is not valid', { fields: problems });
     return {
+      ...(oneClick?.brand ? { one_click: oneClick.brand } : {}),
       redirect_uris: redirectUris,
       post_logout_redirect_uris: input.postLogoutRedirectUris ?? [],
       grant_types: grantTypes as GrantType[],
       scope: [...new Set(scopes)].join(' '),
       token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
       ...(input.accessTokenTtl ? { access_token_ttl: input.accessTokenTtl } : {}),
+      ...(input.introspect ? { introspection_allowed: true } : {}),
     };
   }
 

@@ -27,6 +27,10 @@ export interface Config {
   };
   sms: SmsConfig;
   verification: VerificationConfig;
+  oneClick: {
+    /** Seconds a 1-Click request lives (PATCH and GET must come within it). */
+    ttlSeconds: number;
+  };
 }
 
 export interface VerificationConfig {
@@ -224,5 +228,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     sms: smsConfig(env, idflowEnv),
     verification: verificationConfig(env, idflowEnv),
+    oneClick: {
+      // 30 minutes, as in Verified's v2.0 documentation; at least the 5-minute life of a code.
+      ttlSeconds: integer(env, 'IDFLOW_ONE_CLICK_TTL_SECONDS', 1800, 300, 86400),
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { AppError, isAppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
+import type { OneClickBrandInput } from '../clients/one-click-brand.ts';
 
 /**
  * A declarative file of clients and users, so an operator can keep them in version control
@@ -10,7 +11,11 @@ import type { Services } from '../services.ts';
  *
  * {
  *   "clients": [{ "client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types",
- *                 "scope", "public", "client_secret", "access_token_ttl" }],
+ *                 "scope", "public", "client_secret", "access_token_ttl",
+ *                 // 1-Click brands:
+ *                 "integration": "hosted|semi_hosted|non_hosted", "environment": "sandbox|production",
+ *                 "default_redirect_url", "one_click": { "title", "display_name",
+ *                 "default_credential_requests", "send_sms" }, "api_keys": ["<key>", …] }],
  *   "users":   [{ "email", "phone", "password" }]
  * }
  */
@@ -50,7 +55,10 @@ export async function applyImport(services: Services, document: unknown): Promis
         public: c.public === true,
         secret: str(c.client_secret),
         accessTokenTtl: typeof c.access_token_ttl === 'number' ? c.access_token_ttl : undefined,
+        oneClick: oneClickOf(c),
       });
+      // Keys named here are made live (idempotent); keys made elsewhere are left alone.
+      for (const key of strings(c.api_keys) ?? []) await services.apiKeys.ensure(c.client_id, key);
       summary.clients[created ? 'created' : 'updated'] += 1;
     });
   }
@@ -72,6 +80,21 @@ function arrayOf(value: unknown, name: string): unknown[] {
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/** The 1-Click brand fields of a client entry, or undefined when it names none. */
+function oneClickOf(c: Record<string, unknown>): OneClickBrandInput | undefined {
+  const o = (c.one_click ?? {}) as Record<string, unknown>;
+  if (c.integration === undefined && c.environment === undefined && c.default_redirect_url === undefined && c.one_click === undefined) return undefined;
+  return {
+    integration: str(c.integration),
+    environment: str(c.environment),
+    defaultRedirectUrl: str(c.default_redirect_url),
+    title: str(o.title),
+    displayName: str(o.display_name),
+    defaultCredentialRequests: o.default_credential_requests,
+    sendSms: typeof o.send_sms === 'boolean' ? o.send_sms : undefined,
+  };
+}
 const strings = (v: unknown) => (Array.isArray(v) ? v.map(String) : undefined);
 
 /** Prefixes an entry's errors with where it stands in the file. */

@@ -1,0 +1,100 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppError } from '../../kernel/errors.ts';
+import type { OneClickError, OneClickReason } from '../../one-click/errors.ts';
+
+/**
+ * Verified's error body, the Feathers shape: `{name, message, code, className, data:
+ * {errorCode, additionalInputs?, inputAttemptsExceeded?, riskSignals?}}`, where `code` is
+ * the HTTP status and `name`/`className` the Feathers class of that status. Callers branch
+ * on `data.errorCode`, whose meanings are Verified's; where Verified's documentation names
+ * no status, the one chosen is in docs/one-click.md.
+ */
+const FEATHERS: Record<number, { name: string; className: string }> = {
+  400: { name: 'BadRequest', className: 'bad-request' },
+  401: { name: 'NotAuthenticated', className: 'not-authenticated' },
+  403: { name: 'Forbidden', className: 'forbidden' },
+  404: { name: 'NotFound', className: 'not-found' },
+  409: { name: 'Conflict', className: 'conflict' },
+  410: { name: 'Gone', className: 'gone' },
+  429: { name: 'TooManyRequests', className: 'too-many-requests' },
+  500: { name: 'GeneralError', className: 'general-error' },
+  503: { name: 'Unavailable', className: 'unavailable' },
+};
+
+interface Rendering {
+  status: number;
+  errorCode: string;
+  message: string | ((e: OneClickError) => string);
+}
+
+/** Each core reason as the Verified API says it. */
+export const OCE: Record<OneClickReason, Rendering> = {
+  unsupported_phone: { status: 400, errorCode: 'OCE002', message: 'Unsupported phone number to use 1-Click' },
+  identifier_required: { status: 400, errorCode: 'OCE003', message: "Either 'phone' or 'email' is required" },
+  mandatory_credentials_missing: { status: 400, errorCode: 'OCE007', message: 'Unable to use 1-click due to missing mandatory credentials' },
+  invalid_code: { status: 400, errorCode: 'OCE008', message: 'Invalid or expired verification code' },
+  code_required: { status: 400, errorCode: 'OCE009', message: 'Verification code is required' },
+  additional_input_required: {
+    status: 400,
+    errorCode: 'OCE011',
+    message: (e) => `Additional information is required to source data for user: ${(e.details.additionalInputs ?? []).join(', ')}`,
+  },
+  input_mismatch: {
+    status: 400,
+    errorCode: 'OCE012',
+    message: (e) => (e.details.mismatched ?? []).map((i) => (i === 'birthDate' ? 'BirthDate mismatch' : 'SSN4 mismatch')).join(' and ') + '.',
+  },
+  nothing_found: { status: 400, errorCode: 'OCE013', message: 'No credentials found' },
+  request_expired: { status: 410, errorCode: 'OCE014', message: '1-Click Request Expired' },
+  request_not_found: { status: 404, errorCode: 'OCE015', message: '1-Click Not Found' },
+  conflict: { status: 409, errorCode: 'OCE016', message: '1-Click Conflict Request for this Phone Number, Please Try Again' },
+  risk_blocked: { status: 400, errorCode: 'OCE017', message: '1-Click Blocked: Risk Score Too High' },
+  code_attempts_exceeded: { status: 429, errorCode: 'OCE018', message: 'Maximum code attempts exceeded. Please start a new 1-Click flow.' },
+  input_attempts_exceeded: { status: 429, errorCode: 'OCE019', message: 'Maximum input attempts exceeded. Please try again later.' },
+  not_configured: { status: 403, errorCode: 'OCE020', message: 'Brand cannot be used for 1-Click API' },
+  declined: { status: 403, errorCode: 'OCE021', message: 'User Opted Out' },
+  not_completed: { status: 409, errorCode: 'OCE001', message: 'The user has not completed this 1-Click request yet' },
+  wrong_integration: { status: 400, errorCode: 'OCE001', message: (e) => e.details.explanation ?? 'Not available for this integration type' },
+  redirect_url_required: { status: 400, errorCode: 'OCE001', message: 'A redirect URL is required: send redirectUrl or set the brand default' },
+  sms_limited: { status: 429, errorCode: 'OCE001', message: 'Too many verification codes were sent to this phone; try again later' },
+  invalid_input: { status: 400, errorCode: 'ERR001', message: (e) => e.details.explanation ?? 'Invalid request' },
+};
+
+export function sendOneClickError(reply: FastifyReply, error: OneClickError): FastifyReply {
+  const rendering = OCE[error.reason];
+  const message = typeof rendering.message === 'string' ? rendering.message : rendering.message(error);
+  const { additionalInputs, inputAttemptsExceeded, riskSignals, retryAfter } = error.details;
+  if (retryAfter) reply.header('retry-after', String(retryAfter));
+  return send(reply, rendering.status, message, {
+    errorCode: rendering.errorCode,
+    ...(additionalInputs ? { additionalInputs } : {}),
+    // Verified's type names the list `inputAttemptsExceeded`; its OCE019 examples show it
+    // as `additionalInputs`. Both are sent, with the same list.
+    ...(inputAttemptsExceeded ? { inputAttemptsExceeded, additionalInputs: inputAttemptsExceeded } : {}),
+    ...(riskSignals ? { riskSignals } : {}),
+  });
+}
+
+/** Anything that is not a 1-Click reason (authentication, malformed requests, our own failures). */
+export function sendGenericError(reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.retryAfter) reply.header('retry-after', String(error.retryAfter));
+  // 413 and 415 have no Feathers class; they are malformed requests all the same.
+  const status = FEATHERS[error.status] ? error.status : error.status < 500 ? 400 : 500;
+  const fields = error.fields.map((f) => `${f.field} ${f.message}`).join('; ');
+  const message = status >= 500 ? error.publicMessage : fields ? `${error.publicMessage}: ${fields}` : error.publicMessage;
+  return send(reply, status, message, { errorCode: 'ERR001' });
+}
+
+function send(reply: FastifyReply, status: number, message: string, data: Record<string, unknown>): FastifyReply {
+  const feathers = FEATHERS[status] ?? FEATHERS[500]!;
+  return reply.code(status).send({ name: feathers.name, message, code: status, className: feathers.className, data });
+}
+
+const CLIENT_SIDE_MESSAGE =
+  'Your request was blocked by our firewall because your API key is being used client side. API keys must only be used server side. Please contact us if you believe this was in error.';
+
+/** 418, Verified's firewall answer to a request made from a browser (an Origin header). */
+export function sendClientSideBlocked(reply: FastifyReply, request: FastifyRequest): FastifyReply {
+  request.log.warn({ event: 'one_click.client_side_key' }, 'API key used from a browser; request blocked');
+  return reply.code(418).send({ error: 'Request blocked by firewall', message: CLIENT_SIDE_MESSAGE });
+}

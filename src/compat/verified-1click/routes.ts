@@ -1,0 +1,130 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { brandOf } from '../../clients/one-click-brand.ts';
+import { AppError } from '../../kernel/errors.ts';
+import { toAppError } from '../../http/problem.ts';
+import type { CredentialRequest } from '../../one-click/credential-requests.ts';
+import { isOneClickError, OneClickError } from '../../one-click/errors.ts';
+import type { OneClickCaller, StartResult } from '../../one-click/service.ts';
+import type { Services } from '../../services.ts';
+import { sendClientSideBlocked, sendGenericError, sendOneClickError } from './errors.ts';
+import { errorResponses, getQuery, oneClickEntity, patchBody, postBody, postResponse, uuidParams } from './schemas.ts';
+
+interface PostBody {
+  phone?: string | null;
+  email?: string | null;
+  birthDate?: string | null;
+  ssn4?: string | null;
+  credentialRequests?: CredentialRequest[];
+  content?: { title?: 'Signup' | 'Login' | 'Verify' | 'Apply'; description?: string };
+  redirectUrl?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    oneClickCaller: OneClickCaller | null;
+  }
+}
+
+/**
+ * Verified's 1-Click API (v2.0): `POST /1-click`, `GET /1-click/{uuid}`, `PATCH
+ * /1-click/{uuid}`, also under `/v2` so a base URL ending in /v2 only changes host. A thin
+ * door: it authenticates the brand by API key, hands the request to the 1-Click core and
+ * renders the core's answer (or reason) in Verified's shapes.
+ */
+export function registerVerifiedOneClick(app: FastifyInstance, services: Services): void {
+  app.register(async (scope) => {
+    scope.decorateRequest('oneClickCaller', null);
+    scope.setErrorHandler((error, request, reply) => {
+      if (isOneClickError(error)) return sendOneClickError(reply, error);
+      return sendGenericError(reply, toAppError(error, request));
+    });
+    // Before the body is even read: a browser is refused, then the key is checked.
+    scope.addHook('onRequest', async (request, reply) => {
+      if (request.headers.origin !== undefined) return sendClientSideBlocked(reply, request);
+      request.oneClickCaller = await authenticate(services, request);
+    });
+
+    for (const base of ['/1-click', '/v2/1-click']) {
+      const tags = ['verified-1click'];
+      scope.post<{ Body: PostBody }>(
+        base,
+        {
+          schema: {
+            tags,
+            summary: 'Begin a 1-Click Signup flow (Verified-compatible)',
+            description: 'Answers by the brand\'s integration type: Hosted {uuid,url,code}; Semi-Hosted {uuid,code}; Non-Hosted {uuid,identity}.',
+            body: postBody,
+            response: { 201: postResponse, ...errorResponses },
+          },
+        },
+        async (request, reply) => {
+          const result = await services.oneClick.start(caller(request), request.body ?? {});
+          return reply.code(201).send(postShape(result));
+        },
+      );
+      scope.get<{ Params: { uuid: string }; Querystring: { code?: string } }>(
+        `${base}/:uuid`,
+        {
+          schema: {
+            tags,
+            summary: 'Get the data a person shared (Verified-compatible)',
+            description: 'Semi-Hosted: pass the code the person typed as ?code= (single use). Hosted: call with identityUuid after the redirect.',
+            params: uuidParams,
+            querystring: getQuery,
+            response: { 200: oneClickEntity, ...errorResponses },
+          },
+        },
+        async (request) => {
+          const code = request.query.code === undefined || request.query.code === '' ? undefined : request.query.code;
+          return services.oneClick.retrieve(caller(request), request.params.uuid, code);
+        },
+      );
+      scope.patch<{ Params: { uuid: string }; Body: { birthDate?: string | null; ssn4?: string | null } }>(
+        `${base}/:uuid`,
+        {
+          schema: {
+            tags,
+            summary: 'Pass the additional information a Semi-Hosted request asked for (OCE011)',
+            params: uuidParams,
+            body: patchBody,
+            response: { 200: oneClickEntity, ...errorResponses },
+          },
+        },
+        async (request) => {
+          const body = request.body ?? {};
+          return services.oneClick.provideInputs(caller(request), request.params.uuid, { birthDate: body.birthDate ?? undefined, ssn4: body.ssn4 ?? undefined });
+        },
+      );
+    }
+  });
+}
+
+/**
+ * The key is the whole Authorization value (as Verified documents) or `Bearer <key>`.
+ * A missing or unknown key is a Feathers NotAuthenticated (401, data.errorCode ERR001).
+ */
+async function authenticate(services: Services, request: FastifyRequest): Promise<OneClickCaller> {
+  const header = request.headers.authorization?.trim();
+  const key = header && /^bearer\s+/i.test(header) ? header.replace(/^bearer\s+/i, '') : header;
+  const owner = key ? await services.apiKeys.authenticate(key) : undefined;
+  if (!owner) throw new AppError('unauthenticated', 'Invalid or missing API key');
+  const brand = brandOf(owner.client.metadata);
+  if (!brand) throw new OneClickError('not_configured');
+  return { clientId: owner.client.clientId, name: owner.client.name, brand };
+}
+
+function caller(request: FastifyRequest): OneClickCaller {
+  return request.oneClickCaller!;
+}
+
+function postShape(result: StartResult) {
+  switch (result.integration) {
+    case 'hosted':
+      return { uuid: result.uuid, url: result.url, code: result.code };
+    case 'semi_hosted':
+      return { uuid: result.uuid, code: result.code };
+    case 'non_hosted':
+      return { uuid: result.uuid, identity: result.identity };
+  }
+}
+

@@ -1,0 +1,69 @@
+import type { Environment, OneClickTitle } from '../clients/one-click-brand.ts';
+import { defineFlow, type Flow } from '../flows/engine.ts';
+import type { Integration, RequestNode } from './credential-requests.ts';
+import type { Draft } from './draft.ts';
+import type { OneClickEntity } from './entity.ts';
+import type { AdditionalInput, OneClickReason, RiskSignals } from './errors.ts';
+
+/**
+ * One 1-Click request. `created`: a code is out (Hosted, Semi-Hosted); `awaiting_input`: the
+ * code was right, a birth date / SSN4 is needed; `code_verified`: the person reviews the data
+ * (Hosted); then `shared`, `declined` (Hosted), `failed` (a reason is kept) or `expired`.
+ * Non-Hosted requests are verified by the operator and go from `created` to `shared` at once.
+ */
+export const oneClickFlow = defineFlow({
+  kind: 'one_click',
+  initial: 'created',
+  transitions: {
+    created: ['awaiting_input', 'code_verified', 'shared', 'declined', 'failed', 'expired'],
+    awaiting_input: ['code_verified', 'shared', 'declined', 'failed', 'expired'],
+    code_verified: ['shared', 'declined', 'failed', 'expired'],
+    shared: [],
+    declined: [],
+    failed: [],
+    expired: [],
+  },
+  ttlSeconds: 1800,
+});
+
+export type OneClickState = keyof typeof oneClickFlow.transitions;
+
+export const OPEN_STATES: readonly OneClickState[] = ['created', 'awaiting_input', 'code_verified'];
+
+/** Personal data of the request: sealed at rest with the flow. */
+export interface OneClickData {
+  phone: string;
+  email?: string;
+  birthDate?: string;
+  ssn4?: string;
+  /** Keyed hash of the verification code, bound to this request. */
+  codeHash?: string;
+  requests: RequestNode[];
+  /** The operator's redirect URL (Hosted); it may carry the operator's own identifiers. */
+  redirectUrl?: string;
+  riskSignals?: RiskSignals;
+  /** What the person reviews (Hosted, state code_verified). */
+  draft?: Draft;
+  /** What was shared (state shared); GET returns it until the request expires. */
+  entity?: OneClickEntity;
+}
+
+/** What is not personal: settings, times, reasons. */
+export interface OneClickContext {
+  integration: Integration;
+  environment: Environment;
+  /** ISO time after which the code no longer works. */
+  codeExpiresAt?: string;
+  /** Names this request's hold on the phone (and binds the code hash to it). */
+  lockToken: string;
+  subjectIndex: string;
+  brandName: string;
+  title: OneClickTitle;
+  description?: string;
+  /** Inputs asked for (awaiting_input). */
+  needs?: AdditionalInput[];
+  failure?: { reason: OneClickReason; additionalInputs?: AdditionalInput[] };
+  [key: string]: unknown;
+}
+
+export type OneClickFlow = Flow<OneClickData, OneClickState> & { context: OneClickContext };

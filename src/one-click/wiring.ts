@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import { ApiKeyService } from '../clients/api-key-service.ts';
+import type { Config } from '../config/index.ts';
+import { FlowEngine } from '../flows/engine.ts';
+import { Wallet } from '../identity/wallet.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { ApiKeysRepo } from '../storage/api-keys-repo.ts';
+import type { ClientsRepo } from '../storage/clients-repo.ts';
+import type { ConsentsRepo } from '../storage/consents-repo.ts';
+import type { CredentialsRepo } from '../storage/credentials-repo.ts';
+import type { Db } from '../storage/db.ts';
+import type { EventsRepo } from '../storage/events-repo.ts';
+import type { FlowsRepo } from '../storage/flows-repo.ts';
+import { OneClickInputFailuresRepo } from '../storage/one-click-input-failures-repo.ts';
+import { OneClickPhoneLocksRepo } from '../storage/one-click-phone-locks-repo.ts';
+import type { Sealer } from '../storage/sealer.ts';
+import type { UsersRepo } from '../storage/users-repo.ts';
+import { OneClickService, type CodeSender } from './service.ts';
+
+export interface OneClickServices {
+  oneClick: OneClickService;
+  apiKeys: ApiKeyService;
+}
+
+/** Builds 1-Click and API keys over the shared repositories (called once, from services.ts). */
+export function createOneClickServices(deps: {
+  config: Config;
+  db: Db;
+  sealer: Sealer;
+  clock: Clock;
+  logger: Logger;
+  repos: { users: UsersRepo; clients: ClientsRepo; credentials: CredentialsRepo; consents: ConsentsRepo; flows: FlowsRepo; events: EventsRepo };
+  sms?: CodeSender | undefined;
+}): OneClickServices {
+  const { config, db, sealer, clock, logger, repos } = deps;
+  return {
+    oneClick: new OneClickService({
+      flows: new FlowEngine(repos.flows, repos.events, clock),
+      locks: new OneClickPhoneLocksRepo(db),
+      inputFailures: new OneClickInputFailuresRepo(db),
+      events: repos.events,
+      users: repos.users,
+      wallet: new Wallet(repos.credentials, repos.consents, repos.events, clock),
+      sealer,
+      clock,
+      logger,
+      issuer: config.issuer,
+      ttlSeconds: config.oneClick.ttlSeconds,
+      allowInsecureRedirects: config.env === 'development',
+      sms: deps.sms,
+    }),
+    apiKeys: new ApiKeyService(new ApiKeysRepo(db), repos.clients, repos.events, clock),
+  };
+}
