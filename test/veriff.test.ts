@@ -128,7 +128,7 @@ for (const backend of await backends()) {
       const session = [...fake.sessions.values()].find((s) => s.vendorData === verification.id)!;
       await fake.decide(session.id, 'approved', { send: false });
       const body = JSON.stringify({ status: 'success', verification: session.decision });
-      const attempts = [
+      const attempts: Record<string, string>[] = [
         { 'x-auth-client': fake.apiKey, 'x-hmac-signature': fake.sign(body, 'not-the-shared-secret') },
         { 'x-auth-client': fake.apiKey, 'x-hmac-signature': fake.sign(body.replace('Maasikas', 'Mallory')) },
         { 'x-auth-client': 'someone-else', 'x-hmac-signature': fake.sign(body) },

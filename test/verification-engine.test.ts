@@ -15,7 +15,7 @@ const MAX_IMAGE_BYTES = 4096;
 async function postMultipart(platform: TestPlatform, url: string, fields: Record<string, string>, files: Record<string, { bytes: Buffer; name: string; type?: string }> = {}) {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
-  for (const [k, f] of Object.entries(files)) form.set(k, new Blob([f.bytes], { type: f.type ?? 'application/octet-stream' }), f.name);
+  for (const [k, f] of Object.entries(files)) form.set(k, new Blob([new Uint8Array(f.bytes)], { type: f.type ?? 'application/octet-stream' }), f.name);
   const encoded = new Response(form);
   return platform.app.inject({ method: 'POST', url, headers: { 'content-type': encoded.headers.get('content-type')! }, payload: Buffer.from(await encoded.arrayBuffer()) });
 }
@@ -135,9 +135,9 @@ for (const backend of await backends()) {
       const { verification } = await engine().start({ provider: 'sandbox', returnTo: '/back', userId: ada.id });
       const same = await Promise.all([engine().settle(verification.id, verified(clock)), engine().settle(verification.id, verified(clock))]);
       assert.deepEqual(same.map((v) => v.state), ['verified', 'verified']);
-      const [{ n }] = await platform.services.db.query<{ n: number }>('select count(*)::int as n from credentials where verification_id = $1', [verification.id]);
+      const [{ n }] = (await platform.services.db.query<{ n: number }>('select count(*)::int as n from credentials where verification_id = $1', [verification.id])) as [{ n: number }];
       assert.equal(n, 4, 'fullName, birthDate, documentNumber, nationality: once');
-      const [{ e }] = await platform.services.db.query<{ e: number }>(`select count(*)::int as e from events where type = 'verification.verified' and payload->>'verificationId' = $1`, [verification.id]);
+      const [{ e }] = (await platform.services.db.query<{ e: number }>(`select count(*)::int as e from events where type = 'verification.verified' and payload->>'verificationId' = $1`, [verification.id])) as [{ e: number }];
       assert.equal(e, 1);
 
       const other = (await engine().start({ provider: 'sandbox', returnTo: '/back' })).verification;
@@ -184,7 +184,7 @@ for (const backend of await backends()) {
           assert.equal(view.state, c.state);
           assert.deepEqual(view.reasons, c.reasons);
           if (c.state !== 'verified') {
-            const [{ n }] = await platform.services.db.query<{ n: number }>('select count(*)::int as n from verification_images where verification_id = $1', [verification.id]);
+            const [{ n }] = (await platform.services.db.query<{ n: number }>('select count(*)::int as n from verification_images where verification_id = $1', [verification.id])) as [{ n: number }];
             assert.equal(n, 0, 'a failed verification keeps no images');
           }
         });
