@@ -22,7 +22,7 @@ import { MemoryFailureThrottle, type FailureThrottle } from './identity/throttle
 import { UserService } from './identity/users.ts';
 import { OAuthEngine } from './oauth/engine.ts';
 import { ensureSigningKey } from './oauth/signing-keys.ts';
-import { buildVerificationEngine } from './verification/registry.ts';
+import { buildProviders, buildVerificationEngine } from './verification/registry.ts';
 import type { VerificationEngine } from './verification/engine.ts';
 import { createSmsSender, type DevOutboxSender, type SmsSender } from './notifications/sms/index.ts';
 import { createOneClickServices, type OneClickServices } from './one-click/wiring.ts';
@@ -114,6 +114,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     signingKeys: repos.signingKeys,
     signIn,
     logger,
+    identityAssurance: { credentials: repos.credentials, trustFrameworks: Object.values(buildProviders(config, clock).trustFrameworks) },
   });
   return {
     config,

@@ -14,6 +14,7 @@ import { adapterFactory } from './adapter.ts';
 import { registerPasswordGrant } from './password-grant.ts';
 import { STANDARD_SCOPES } from './scopes.ts';
 import { SIGNING_ALG } from './signing-keys.ts';
+import { KYC_SCOPE, VERIFIED_CLAIMS, assertClaimsParameter, identityAssuranceDiscovery, verifiedClaimsOf, type IdentityAssuranceDeps } from './verified-claims.ts';
 
 export interface OAuthEngineDeps {
   issuer: string;
@@ -28,6 +29,8 @@ export interface OAuthEngineDeps {
   signingKeys: SigningKeysRepo;
   signIn: PasswordSignIn;
   logger: Logger;
+  /** Verified claims (OpenID Connect for Identity Assurance) from the wallet; none without it. */
+  identityAssurance?: IdentityAssuranceDeps | undefined;
 }
 
 /** Paths of the OAuth/OIDC endpoints; discovery lists them, the HTTP layer mounts them. */
@@ -105,6 +108,7 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       openid: ['sub'],
       email: ['email', 'email_verified'],
       phone: ['phone_number', 'phone_number_verified'],
+      [KYC_SCOPE]: [VERIFIED_CLAIMS],
     },
     responseTypes: ['code'],
     clientDefaults: {
@@ -127,8 +131,10 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
+    discovery: { claim_types_supported: ['normal'], ...(deps.identityAssurance ? identityAssuranceDiscovery(deps.identityAssurance.trustFrameworks) : {}) },
     features: {
       devInteractions: { enabled: false },
+      claimsParameter: { enabled: true, assertClaimsParameter: async (_ctx, claims, client) => assertClaimsParameter(claims as Record<string, unknown>, client.scope) },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
@@ -168,10 +174,11 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       if (!user) return undefined;
       return {
         accountId: user.id,
-        claims: async () => ({
+        claims: async (_use, scope, claims, rejected) => ({
           sub: user.id,
           ...(user.email ? { email: user.email, email_verified: false } : {}),
           ...(user.phone ? { phone_number: user.phone, phone_number_verified: false } : {}),
+          ...(await verifiedClaimsOf(deps.identityAssurance, user.id, scope, claims, rejected, deps.clock.now())),
         }),
       };
     },

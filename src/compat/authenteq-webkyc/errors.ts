@@ -1,0 +1,54 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppError } from '../../kernel/errors.ts';
+
+/**
+ * Web KYC's API errors. Authenteq never published the Web KYC error body (the seed's
+ * "errors" include is missing), so this door answers in the shape Authenteq documents for
+ * its successor product, Web IDV: `{errorCode, errorMessage}`, with Web IDV's codes where
+ * one fits and codes of the same style where none does. docs/web-kyc.md lists them.
+ */
+export const WEB_KYC_ERRORS = {
+  MISSING_REQUEST_PARAMETER: 400,
+  INVALID_REQUEST_PARAMETER: 400,
+  /** The code is unknown, expired, already used or was issued to another client. */
+  INVALID_CODE: 400,
+  /** clientId unknown, clientSecret wrong, or the client is not enabled for Web KYC. */
+  API_KEYS_INVALID: 401,
+  /** No `Authorization: Bearer` token on /details. */
+  TOKEN_MISSING: 401,
+  /** The token is unknown, expired (15 minutes) or revoked. */
+  TOKEN_INVALID: 401,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL_ERROR: 500,
+} as const;
+
+export type WebKycErrorCode = keyof typeof WEB_KYC_ERRORS;
+
+export function sendWebKycError(reply: FastifyReply, errorCode: WebKycErrorCode, errorMessage: string): FastifyReply {
+  if (errorCode === 'TOKEN_MISSING') reply.header('www-authenticate', 'Bearer realm="web-kyc"');
+  // RFC 6750 §3: the challenge says why a presented token was refused.
+  if (errorCode === 'TOKEN_INVALID') reply.header('www-authenticate', 'Bearer realm="web-kyc", error="invalid_token"');
+  return reply.code(WEB_KYC_ERRORS[errorCode]).header('cache-control', 'no-store').send({ errorCode, errorMessage });
+}
+
+/** Any error escaping a Web KYC API route, in Web KYC's shape; internal detail stays in the log. */
+export function sendAppErrorAsWebKyc(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
+  switch (error.code) {
+    case 'validation_failed': {
+      const field = error.fields[0];
+      const name = field?.field.replace(/^\/+/, '').split('/')[0] || undefined;
+      // AJV reports a missing property as `/<name>` with a "must have required property" message.
+      const missing = field?.message.startsWith('must have required property');
+      if (missing) return sendWebKycError(reply, 'MISSING_REQUEST_PARAMETER', `${name} is required`);
+      return sendWebKycError(reply, 'INVALID_REQUEST_PARAMETER', name ? `${name} ${field!.message}` : error.publicMessage);
+    }
+    case 'payload_too_large':
+      return sendWebKycError(reply, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
+    case 'unsupported_media_type':
+      return sendWebKycError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/x-www-form-urlencoded, multipart/form-data or application/json');
+    default:
+      request.log.error({ code: error.code }, 'web kyc request failed');
+      return sendWebKycError(reply, 'INTERNAL_ERROR', 'Something went wrong on our side');
+  }
+}

@@ -1,0 +1,222 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import { formToken, formTokenValid } from '../../http/forms.ts';
+import { toAppError } from '../../http/problem.ts';
+import { webKycOf } from '../../kyc/index.ts';
+import type { ResumeOutcome, WebKyc } from '../../kyc/web-kyc.ts';
+import { WEB_KYC_PAGES, webKycFlow } from '../../kyc/web-kyc-flow.ts';
+import type { Services } from '../../services.ts';
+import { toAuthenteqDetails } from './details.ts';
+import { sendAppErrorAsWebKyc, sendWebKycError } from './errors.ts';
+import { errorPage, finishedPage, introPage, waitingPage } from './pages.ts';
+import { TAG, authorizeQuery, bearerHeaders, detailsResponse, errorResponse, htmlPage, tokenBody, tokenResponse, type TokenBody } from './schemas.ts';
+
+const flowParams = {
+  type: 'object',
+  required: ['flowId'],
+  properties: { flowId: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' } },
+} as const;
+const csrfBody = { type: 'object', properties: { csrf: { type: 'string', maxLength: 128 } } } as const;
+const html200 = { content: { 'text/html': { schema: htmlPage } } };
+const redirect303 = { description: 'Redirect (to the verification, or to the redirect_uri with code or error and state)', type: 'null' } as const;
+
+type FlowRequest = FastifyRequest<{ Params: { flowId: string }; Body: { csrf?: string } }>;
+
+/** The cookie that ties a flow to the browser that opened it; only that browser can continue it. */
+const BROWSER_COOKIE = 'idflow_wkyc';
+
+/**
+ * Authenteq Web KYC, byte-compatible: `GET /authorize` (the person's browser), then
+ * `POST /v2/web-kyc/token` and `GET /v2/web-kyc/details` (the operator's backend). The
+ * pages under /web-kyc/flows/ are idflow's own: introduction, waiting, errors. Every rule
+ * is the core's (src/kyc/web-kyc.ts); this file parses and renders shapes.
+ */
+export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services): void {
+  const webKyc = webKycOf(services);
+  const secureCookie = services.config.issuer.startsWith('https://');
+  const browserToken = (flowId: string) => formToken(services.formKey, `web_kyc_browser:${flowId}`);
+  const csrfToken = (flowId: string) => formToken(services.formKey, `web_kyc_form:${flowId}`);
+
+  const sendHtml = (reply: FastifyReply, status: number, body: string) =>
+    reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
+
+  const sameBrowser = (request: FlowRequest) => formTokenValid(services.formKey, `web_kyc_browser:${request.params.flowId}`, cookie(request, BROWSER_COOKIE));
+
+  const answer = (reply: FastifyReply, outcome: ResumeOutcome | { kind: 'verification'; next: string }) => {
+    switch (outcome.kind) {
+      case 'unknown':
+        return sendHtml(reply, 404, errorPage('unknown_flow'));
+      case 'verification':
+        return reply.redirect(outcome.next, 303);
+      case 'redirect':
+        return reply.header('cache-control', 'no-store').redirect(outcome.location, 303);
+      case 'intro':
+        return sendHtml(reply, 200, introPage(outcome.page, csrfToken(outcome.page.flowId)));
+      case 'waiting':
+        return sendHtml(reply, 200, waitingPage(outcome.page));
+      case 'finished':
+        return sendHtml(reply, 200, finishedPage(outcome.page, outcome.verified));
+    }
+  };
+
+  // The person's browser: pages, errors as pages (never JSON, never a redirect to an unchecked URI).
+  app.register(async (scope) => {
+    scope.setErrorHandler((error, request, reply) => {
+      toAppError(error, request);
+      return sendHtml(reply, 400, errorPage('unknown_flow'));
+    });
+
+    scope.get(
+      '/authorize',
+      {
+        // Repeated or odd parameters are the core's to judge (some are errors for the redirect URI).
+        attachValidation: true,
+        schema: {
+          tags: [TAG],
+          summary: 'Start a Web KYC verification (Authenteq-compatible authorization request)',
+          description:
+            'Checks the request as RFC 6749 §4.1.2.1 orders it: an unknown client_id or a redirect_uri not registered for it is shown to the person (400); every other error goes to redirect_uri as `error`, `error_description` and `state`. A good request opens the verification and redirects to its introduction page.',
+          querystring: authorizeQuery,
+          response: { 303: redirect303, 400: html200 },
+        },
+      },
+      async (request, reply) => {
+        const outcome = await webKyc.authorize(request.query as Record<string, unknown>);
+        if (outcome.kind === 'fatal') return sendHtml(reply, 400, errorPage(outcome.reason));
+        if (outcome.kind === 'redirect') return reply.header('cache-control', 'no-store').redirect(outcome.location, 303);
+        const flowId = outcome.page.flowId;
+        reply.header(
+          'set-cookie',
+          `${BROWSER_COOKIE}=${browserToken(flowId)}; Path=${WEB_KYC_PAGES}/${flowId}; Max-Age=${webKycFlow.ttlSeconds}; HttpOnly; SameSite=Lax${secureCookie ? '; Secure' : ''}`,
+        );
+        return reply.header('cache-control', 'no-store').redirect(`${WEB_KYC_PAGES}/${flowId}`, 303);
+      },
+    );
+
+    scope.get(
+      `${WEB_KYC_PAGES}/:flowId`,
+      { schema: { tags: [TAG], summary: 'Web KYC introduction page (hosted)', params: flowParams, response: { 200: html200, 403: html200, 404: html200 } } },
+      async (request: FlowRequest, reply) => {
+        if (!sameBrowser(request)) return sendHtml(reply, 403, errorPage('other_browser'));
+        return answer(reply, await webKyc.resume(request.params.flowId));
+      },
+    );
+
+    scope.post(
+      `${WEB_KYC_PAGES}/:flowId/start`,
+      { schema: { tags: [TAG], summary: 'Start the verification steps (hosted form)', params: flowParams, body: csrfBody, response: { 200: html200, 303: redirect303, 403: html200, 404: html200 } } },
+      async (request: FlowRequest, reply) => {
+        if (!sameBrowser(request) || !formTokenValid(services.formKey, `web_kyc_form:${request.params.flowId}`, request.body?.csrf)) {
+          return sendHtml(reply, 403, errorPage('other_browser'));
+        }
+        return answer(reply, await webKyc.begin(request.params.flowId));
+      },
+    );
+
+    scope.post(
+      `${WEB_KYC_PAGES}/:flowId/cancel`,
+      { schema: { tags: [TAG], summary: 'Decline the verification (hosted form)', params: flowParams, body: csrfBody, response: { 200: html200, 303: redirect303, 403: html200, 404: html200 } } },
+      async (request: FlowRequest, reply) => {
+        if (!sameBrowser(request) || !formTokenValid(services.formKey, `web_kyc_form:${request.params.flowId}`, request.body?.csrf)) {
+          return sendHtml(reply, 403, errorPage('other_browser'));
+        }
+        return answer(reply, await webKyc.cancel(request.params.flowId));
+      },
+    );
+
+    scope.get(
+      `${WEB_KYC_PAGES}/:flowId/continue`,
+      {
+        schema: {
+          tags: [TAG],
+          summary: 'Back from the verification: redirect to the operator with a code or an error, or wait',
+          params: flowParams,
+          response: { 200: html200, 303: redirect303, 403: html200, 404: html200 },
+        },
+      },
+      async (request: FlowRequest, reply) => {
+        if (!sameBrowser(request)) return sendHtml(reply, 403, errorPage('other_browser'));
+        return answer(reply, await webKyc.resume(request.params.flowId));
+      },
+    );
+  });
+
+  // The operator's backend: JSON in Web KYC's error shape.
+  app.register(async (scope) => {
+    // The seed's own example posts the token request with `curl -F` (multipart/form-data).
+    await scope.register(multipart, { attachFieldsToBody: 'keyValues', limits: { files: 0, fields: 10, fieldSize: 4096, parts: 20 } });
+    scope.setErrorHandler((error, request, reply) => {
+      const code = (error as { code?: string }).code;
+      if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') {
+        return sendWebKycError(reply, 'INVALID_REQUEST_PARAMETER', 'The token request takes five text fields and no files');
+      }
+      return sendAppErrorAsWebKyc(reply, request, toAppError(error, request));
+    });
+
+    scope.post<{ Body: TokenBody }>(
+      '/v2/web-kyc/token',
+      {
+        schema: {
+          tags: [TAG],
+          summary: 'Exchange a code for a token (Authenteq-compatible)',
+          description:
+            'Form, multipart form or JSON. The code is single-use and lives 60 seconds; presenting it a second time is refused and revokes the token issued by the first exchange. The token lives 15 minutes and cannot be refreshed.',
+          body: tokenBody,
+          response: { 200: tokenResponse, 400: errorResponse, 401: errorResponse, 413: errorResponse, 415: errorResponse, 500: errorResponse },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const outcome = await webKyc.exchange({ clientId: body.clientId, clientSecret: body.clientSecret, code: body.code, redirectUri: body.redirectUri });
+        if (outcome.ok) return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send({ token: outcome.token });
+        switch (outcome.problem) {
+          case 'invalid_client':
+            return sendWebKycError(reply, 'API_KEYS_INVALID', 'clientId or clientSecret is not valid');
+          case 'redirect_uri_mismatch':
+            return sendWebKycError(reply, 'INVALID_REQUEST_PARAMETER', 'redirectUri is not the one the code was issued for');
+          case 'code_reused':
+          case 'invalid_code':
+            return sendWebKycError(reply, 'INVALID_CODE', 'The code is invalid, expired or was already used');
+        }
+      },
+    );
+
+    scope.get(
+      '/v2/web-kyc/details',
+      {
+        schema: {
+          tags: [TAG],
+          summary: 'The verified document details and images (Authenteq-compatible)',
+          description: 'Readable for 15 minutes after the token was issued; then the details and images are deleted.',
+          headers: bearerHeaders,
+          response: { 200: detailsResponse, 401: errorResponse, 500: errorResponse },
+        },
+      },
+      async (request, reply) => {
+        const token = bearer(request.headers.authorization);
+        if (!token) return sendWebKycError(reply, 'TOKEN_MISSING', 'Send the token as Authorization: Bearer <token>');
+        const details = await detailsOf(webKyc, token);
+        if (!details) return sendWebKycError(reply, 'TOKEN_INVALID', 'The token is invalid, expired or revoked');
+        return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(details);
+      },
+    );
+  });
+}
+
+async function detailsOf(webKyc: WebKyc, token: string) {
+  const details = await webKyc.details(token);
+  return details && toAuthenteqDetails(details);
+}
+
+function bearer(header: string | undefined): string | undefined {
+  const match = /^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+function cookie(request: FastifyRequest, name: string): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
+  }
+  return undefined;
+}

@@ -1,0 +1,33 @@
+import type { Services } from '../services.ts';
+import { WebKycGrantsRepo } from '../storage/web-kyc-grants-repo.ts';
+import { WebKyc } from './web-kyc.ts';
+
+const instances = new WeakMap<Services, WebKyc>();
+
+/**
+ * The Web KYC core of a wired platform, made once per platform: it subscribes to the
+ * verification engine's settlements, which must happen exactly once.
+ */
+export function webKycOf(services: Services): WebKyc {
+  let webKyc = instances.get(services);
+  if (!webKyc) {
+    webKyc = new WebKyc({
+      flows: services.flows,
+      flowsRepo: services.repos.flows,
+      grants: new WebKycGrantsRepo(services.db),
+      clients: services.repos.clients,
+      events: services.repos.events,
+      verification: services.verification,
+      clock: services.clock,
+      logger: services.logger,
+      allowInsecureLoopback: services.config.env === 'development',
+    });
+    instances.set(services, webKyc);
+  }
+  return webKyc;
+}
+
+/** Deletes the Web KYC details, images and rows that are due; for the server's periodic purge and `idflow purge`. */
+export function purgeWebKyc(services: Services): Promise<number> {
+  return webKycOf(services).purge();
+}

@@ -1,0 +1,17 @@
+import type { VerificationView } from '../verification/engine.ts';
+import type { VerificationImages } from '../verification/types.ts';
+
+/**
+ * What Web KYC needs from the verification engine (src/verification/engine.ts), and nothing
+ * more: start one for a flow, look at it, read its images, delete its data.
+ */
+export interface VerificationPort {
+  start(input: { provider: string; clientId?: string | undefined; flowId?: string | undefined; returnTo: string }): Promise<{ verification: VerificationView; next: string }>;
+  get(id: string): Promise<VerificationView | undefined>;
+  /** Like `get`, but first brings a pending verification up to date (expiry, a missed webhook). */
+  refresh(id: string): Promise<VerificationView | undefined>;
+  images(id: string): Promise<VerificationImages | undefined>;
+  cancel(id: string): Promise<VerificationView>;
+  deleteData(id: string): Promise<void>;
+  onSettled(listener: (view: VerificationView) => Promise<void>): void;
+}

@@ -1,0 +1,48 @@
+import { defineFlow } from '../flows/engine.ts';
+
+/**
+ * One Web KYC attempt, from the operator's authorization request to the hand-over of the
+ * verified details. The verification itself is a state machine of its own (the engine's);
+ * this flow is the OAuth side around it: intro → verification → code → token.
+ */
+export const webKycFlow = defineFlow({
+  kind: 'web_kyc',
+  initial: 'created',
+  transitions: {
+    created: ['verifying', 'failed'],
+    verifying: ['code_issued', 'failed'],
+    code_issued: ['exchanged'],
+    // A second exchange of the code revokes the token the first one got (RFC 6749 §4.1.2).
+    exchanged: ['revoked'],
+    failed: [],
+    revoked: [],
+  },
+  // Long enough for an asynchronous verification to come back; shortened once a code exists.
+  ttlSeconds: 3600,
+});
+
+export type WebKycState = keyof typeof webKycFlow.transitions;
+
+/** The flow's sealed data: what the operator's request carried. */
+export interface WebKycData {
+  redirectUri: string;
+  state: string;
+  backUrl?: string | undefined;
+}
+
+/** The flow's context (nothing personal): settings and what happened. */
+export interface WebKycContext {
+  provider: string;
+  verificationId?: string;
+  /** Why the flow failed: a verification reason code, `cancelled_by_person` or `expired`. */
+  reason?: string;
+  [key: string]: unknown;
+}
+
+/** Lifetimes the seed documents: a code lives 60 s, a token 15 min and cannot be refreshed. */
+export const CODE_TTL_SECONDS = 60;
+export const TOKEN_TTL_SECONDS = 15 * 60;
+
+/** Where the browser comes back to once the verification settled; the engine is given this path. */
+export const WEB_KYC_PAGES = '/web-kyc/flows';
+export const continuePath = (flowId: string) => `${WEB_KYC_PAGES}/${flowId}/continue`;

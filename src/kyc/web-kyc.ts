@@ -1,0 +1,331 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Flow, FlowEngine } from '../flows/engine.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { isAppError } from '../kernel/errors.ts';
+import { randomToken } from '../kernel/ids.ts';
+import { constantTimeEqual, hashSecret } from '../kernel/secrets.ts';
+import type { ClientRecord, ClientsRepo } from '../storage/clients-repo.ts';
+import type { EventsRepo } from '../storage/events-repo.ts';
+import type { FlowsRepo } from '../storage/flows-repo.ts';
+import type { WebKycGrant, WebKycGrantsRepo } from '../storage/web-kyc-grants-repo.ts';
+import type { VerificationView } from '../verification/engine.ts';
+import type { DocumentData, VerificationImages } from '../verification/types.ts';
+import type { VerificationPort } from './verification-port.ts';
+import { checkAuthorizeRequest, redirectWith, type FatalReason } from './web-kyc-request.ts';
+import { webKycSettings } from './web-kyc-settings.ts';
+import {
+  CODE_TTL_SECONDS,
+  TOKEN_TTL_SECONDS,
+  WEB_KYC_PAGES,
+  continuePath,
+  webKycFlow,
+  type WebKycContext,
+  type WebKycData,
+  type WebKycState,
+} from './web-kyc-flow.ts';
+
+export interface WebKycDeps {
+  flows: FlowEngine;
+  flowsRepo: FlowsRepo;
+  grants: WebKycGrantsRepo;
+  clients: ClientsRepo;
+  events: EventsRepo;
+  verification: VerificationPort;
+  clock: Clock;
+  logger: Logger;
+  /** http://localhost redirect and back URLs are accepted only while developing. */
+  allowInsecureLoopback: boolean;
+}
+
+type WebKycFlow = Flow<WebKycData, WebKycState> & { context: WebKycContext };
+
+/** What a person's browser sees of a flow: enough for the hosted pages, nothing personal. */
+export interface WebKycPageView {
+  flowId: string;
+  state: WebKycState;
+  clientName: string;
+  backUrl: string | undefined;
+}
+
+export type AuthorizeOutcome =
+  | { kind: 'fatal'; reason: FatalReason }
+  | { kind: 'redirect'; location: string }
+  | { kind: 'started'; page: WebKycPageView };
+
+export type ResumeOutcome =
+  | { kind: 'unknown' }
+  /** Send the browser back to the operator (with a code, or an error). */
+  | { kind: 'redirect'; location: string }
+  /** The result is not in yet: show a page that looks again shortly. */
+  | { kind: 'waiting'; page: WebKycPageView }
+  /** The person has not started the verification yet: show the introduction. */
+  | { kind: 'intro'; page: WebKycPageView }
+  /** Already handed back to the operator (a reload, a second tab). */
+  | { kind: 'finished'; page: WebKycPageView; verified: boolean };
+
+export type ExchangeOutcome =
+  | { ok: true; token: string; expiresAt: Date }
+  | { ok: false; problem: 'invalid_client' | 'invalid_code' | 'code_reused' | 'redirect_uri_mismatch' };
+
+export interface WebKycDetails {
+  document: DocumentData;
+  images: VerificationImages;
+}
+
+const PURGE_BATCH = 200;
+
+/**
+ * Web KYC: an operator sends a person to verify their identity (OAuth 2.0 authorization
+ * code flow, Authenteq's shape); idflow runs the verification, hands the operator a code,
+ * the code becomes a token, the token reads the verified details for 15 minutes, then the
+ * details and images are deleted. Every rule of that lives here; the Authenteq facade only
+ * translates shapes.
+ */
+export class WebKyc {
+  readonly #d: WebKycDeps;
+
+  constructor(deps: WebKycDeps) {
+    this.#d = deps;
+    deps.verification.onSettled((view) => this.#onSettled(view));
+  }
+
+  /** Checks the operator's request and, when it is good, opens the flow (the person then sees the introduction). */
+  async authorize(query: Record<string, unknown>): Promise<AuthorizeOutcome> {
+    const check = await checkAuthorizeRequest(query, (id) => this.#d.clients.findById(id), { allowInsecureLoopback: this.#d.allowInsecureLoopback });
+    if (check.kind === 'fatal') return check;
+    if (check.kind === 'redirect_error') {
+      return { kind: 'redirect', location: redirectWith(check.redirectUri, { error: check.error, error_description: check.description, state: check.state }) };
+    }
+    const flow = (await this.#d.flows.start(webKycFlow, {
+      clientId: check.client.clientId,
+      data: check.request satisfies WebKycData,
+      context: { provider: check.settings.provider } satisfies WebKycContext,
+    })) as WebKycFlow;
+    return { kind: 'started', page: pageView(flow, check.client) };
+  }
+
+  /** The introduction page's view of a flow, or undefined when there is no such (live) flow. */
+  async view(flowId: string): Promise<WebKycPageView | undefined> {
+    const flow = await this.#find(flowId);
+    if (!flow) return undefined;
+    return pageView(flow, await this.#d.clients.findById(flow.clientId!));
+  }
+
+  /** The person chose to start: the verification begins; returns where to send them. */
+  async begin(flowId: string): Promise<ResumeOutcome | { kind: 'verification'; next: string }> {
+    const flow = await this.#find(flowId);
+    if (!flow) return { kind: 'unknown' };
+    if (flow.state !== 'created') return this.resume(flowId);
+    if (this.#d.flows.isExpired(flow)) return this.#fail(flow, 'expired');
+    const { verification, next } = await this.#d.verification.start({
+      provider: flow.context.provider,
+      clientId: flow.clientId,
+      flowId: flow.id,
+      returnTo: continuePath(flow.id),
+    });
+    try {
+      await this.#d.flows.transition(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId: verification.id } });
+    } catch (error) {
+      // Another tab started first: this verification is not the flow's; keep nothing of it.
+      if (isAppError(error) && error.code === 'flow_conflict') {
+        await this.#d.verification.cancel(verification.id).catch(() => {});
+        return this.resume(flowId);
+      }
+      throw error;
+    }
+    await this.#d.grants.insert({
+      flowId: flow.id,
+      clientId: flow.clientId!,
+      verificationId: verification.id,
+      redirectUri: flow.data.redirectUri,
+      retainUntil: flow.expiresAt,
+      now: this.#d.clock.now(),
+    });
+    return { kind: 'verification', next };
+  }
+
+  /** The person declined on the introduction page. */
+  async cancel(flowId: string): Promise<ResumeOutcome> {
+    const flow = await this.#find(flowId);
+    if (!flow) return { kind: 'unknown' };
+    if (flow.state !== 'created') return this.resume(flowId);
+    return this.#fail(flow, 'cancelled_by_person');
+  }
+
+  /**
+   * The browser is back from the verification (or reloads the waiting page): a verified
+   * person goes back to the operator with a code, a failed one with `access_denied` and
+   * the reason code; a pending one waits.
+   */
+  async resume(flowId: string): Promise<ResumeOutcome> {
+    const flow = await this.#find(flowId);
+    if (!flow) return { kind: 'unknown' };
+    const client = await this.#d.clients.findById(flow.clientId!);
+    switch (flow.state) {
+      case 'created':
+        return this.#d.flows.isExpired(flow) ? this.#fail(flow, 'expired') : { kind: 'intro', page: pageView(flow, client) };
+      case 'verifying':
+        break;
+      default:
+        return { kind: 'finished', page: pageView(flow, client), verified: flow.state !== 'failed' };
+    }
+    const verification = await this.#d.verification.refresh(flow.context.verificationId!);
+    if (!verification) return this.#fail(flow, 'expired');
+    switch (verification.state) {
+      case 'verified':
+        return this.#issueCode(flow, client);
+      case 'rejected':
+      case 'cancelled':
+      case 'expired':
+        return this.#fail(flow, verification.reasons[0] ?? (verification.state === 'cancelled' ? 'cancelled_by_person' : 'provider_timeout'));
+      default:
+        return this.#d.flows.isExpired(flow) ? this.#fail(flow, 'expired') : { kind: 'waiting', page: pageView(flow, client) };
+    }
+  }
+
+  /**
+   * The operator's backend exchanges the code for a token. The client authenticates with
+   * its secret (compared in constant time, against the stored hash); the code must be
+   * unused, unexpired, this client's, and come with the redirect URI it was issued for. A
+   * code presented a second time is refused and the token from the first exchange revoked
+   * (RFC 6749 §4.1.2), with the details deleted at once.
+   */
+  async exchange(input: { clientId: string; clientSecret: string; code: string; redirectUri: string }): Promise<ExchangeOutcome> {
+    const client = await this.#d.clients.findById(input.clientId);
+    const presented = hashSecret(input.clientSecret);
+    // Compare even when there is no client, so timing does not tell which client ids exist.
+    const secretOk = constantTimeEqual(presented, client?.secretHash ?? hashSecret(randomToken(16)));
+    if (!client || !secretOk || !client.secretHash || !webKycSettings(client)) return { ok: false, problem: 'invalid_client' };
+
+    const now = this.#d.clock.now();
+    const codeHash = hashSecret(input.code);
+    const token = randomToken(32);
+    const expiresAt = new Date(now.getTime() + TOKEN_TTL_SECONDS * 1000);
+    const grant = await this.#d.grants.exchange({ codeHash, clientId: client.clientId, redirectUri: input.redirectUri, tokenHash: hashSecret(token), tokenExpiresAt: expiresAt, now });
+    if (grant) {
+      await this.#moveFlow(grant.flowId, 'exchanged', { expiresAt });
+      return { ok: true, token, expiresAt };
+    }
+
+    const existing = await this.#d.grants.findByCodeHash(codeHash);
+    if (!existing || existing.clientId !== client.clientId) return { ok: false, problem: 'invalid_code' };
+    if (existing.codeUsedAt || existing.revokedAt) {
+      await this.#revoke(existing);
+      return { ok: false, problem: 'code_reused' };
+    }
+    if (!existing.codeExpiresAt || existing.codeExpiresAt <= now) return { ok: false, problem: 'invalid_code' };
+    if (existing.redirectUri !== input.redirectUri) return { ok: false, problem: 'redirect_uri_mismatch' };
+    return { ok: false, problem: 'invalid_code' };
+  }
+
+  /** The verified details and document images a live token gives access to; undefined for any other token. */
+  async details(token: string): Promise<WebKycDetails | undefined> {
+    const now = this.#d.clock.now();
+    const grant = await this.#d.grants.findLiveToken(hashSecret(token), now);
+    if (!grant) return undefined;
+    const [verification, images] = await Promise.all([this.#d.verification.get(grant.verificationId), this.#d.verification.images(grant.verificationId)]);
+    if (!verification || verification.state !== 'verified' || !verification.document || !images) return undefined;
+    await this.#d.events.record({ type: 'web_kyc.details_shared', clientId: grant.clientId, flowId: grant.flowId, payload: { verificationId: grant.verificationId } }, now);
+    return { document: verification.document, images };
+  }
+
+  /**
+   * Deletes what is due: the verification's details and images (through the engine), then
+   * the grant and flow rows themselves. Safe to run on several nodes at once.
+   */
+  async purge(): Promise<number> {
+    let purged = 0;
+    for (;;) {
+      const due = await this.#d.grants.due(this.#d.clock.now(), PURGE_BATCH);
+      for (const grant of due) {
+        await this.#deleteVerificationData(grant.verificationId);
+        await this.#d.grants.delete(grant.flowId);
+        await this.#d.flowsRepo.delete(grant.flowId);
+        purged++;
+      }
+      if (due.length < PURGE_BATCH) return purged;
+    }
+  }
+
+  async #issueCode(flow: WebKycFlow, client: ClientRecord | undefined): Promise<ResumeOutcome> {
+    const code = randomBytes(32).toString('hex'); // alphanumeric, as the seed describes the code
+    const codeExpiresAt = new Date(this.#d.clock.now().getTime() + CODE_TTL_SECONDS * 1000);
+    let issued: WebKycFlow;
+    try {
+      // The transition is the lock: of two tabs coming back at once, one issues the code.
+      issued = (await this.#d.flows.transition(webKycFlow, flow, 'code_issued', { expiresAt: codeExpiresAt })) as WebKycFlow;
+    } catch (error) {
+      if (isAppError(error) && error.code === 'flow_conflict') return this.resume(flow.id);
+      throw error;
+    }
+    if (!(await this.#d.grants.setCode(flow.id, hashSecret(code), codeExpiresAt))) {
+      return { kind: 'finished', page: pageView(issued, client), verified: true };
+    }
+    return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { code, state: flow.data.state }) };
+  }
+
+  async #fail(flow: WebKycFlow, reason: string): Promise<ResumeOutcome> {
+    try {
+      await this.#d.flows.transition(webKycFlow, flow, 'failed', { context: { ...flow.context, reason } }, { payload: { reason } });
+    } catch (error) {
+      if (isAppError(error) && error.code === 'flow_conflict') return this.resume(flow.id);
+      throw error;
+    }
+    // Nothing is handed out for a failed verification: whatever it kept goes with the next purge.
+    if (flow.context.verificationId) await this.#d.grants.retainUntil(flow.id, this.#d.clock.now());
+    return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { error: 'access_denied', error_description: reason, state: flow.data.state }) };
+  }
+
+  async #revoke(grant: WebKycGrant): Promise<void> {
+    await this.#d.grants.revoke(grant.flowId, this.#d.clock.now());
+    await this.#deleteVerificationData(grant.verificationId);
+    await this.#moveFlow(grant.flowId, 'revoked', {}, { type: 'web_kyc.revoked', payload: { reason: 'code_reused' } });
+  }
+
+  /** Records a move of the flow for the audit trail; the grant row already holds the truth. */
+  async #moveFlow(flowId: string, to: WebKycState, changes: { expiresAt?: Date }, event?: { type?: string; payload?: Record<string, unknown> }): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const flow = await this.#d.flows.find<WebKycState, WebKycData>(webKycFlow, flowId);
+      if (!flow || flow.state === to || !webKycFlow.transitions[flow.state].includes(to)) return;
+      try {
+        await this.#d.flows.transition(webKycFlow, flow, to, changes, event);
+        return;
+      } catch (error) {
+        if (!(isAppError(error) && error.code === 'flow_conflict')) throw error;
+      }
+    }
+  }
+
+  async #deleteVerificationData(verificationId: string): Promise<void> {
+    try {
+      await this.#d.verification.deleteData(verificationId);
+    } catch (error) {
+      if (isAppError(error) && error.code === 'not_found') return;
+      throw error;
+    }
+  }
+
+  /**
+   * A verification of a Web KYC flow settled. When it failed there is nothing to hand out;
+   * when its flow is already gone (purged while the vendor was still deciding) the data it
+   * just received must not stay.
+   */
+  async #onSettled(view: VerificationView): Promise<void> {
+    if (!view.returnTo.startsWith(`${WEB_KYC_PAGES}/`)) return;
+    const grant = await this.#d.grants.findByVerification(view.id);
+    if (!grant) {
+      await this.#deleteVerificationData(view.id);
+      return;
+    }
+    if (view.state !== 'verified') await this.#d.grants.retainUntil(grant.flowId, this.#d.clock.now());
+  }
+
+  async #find(flowId: string): Promise<WebKycFlow | undefined> {
+    return (await this.#d.flows.find<WebKycState, WebKycData>(webKycFlow, flowId)) as WebKycFlow | undefined;
+  }
+}
+
+function pageView(flow: WebKycFlow, client: ClientRecord | undefined): WebKycPageView {
+  return { flowId: flow.id, state: flow.state, clientName: client?.name ?? flow.clientId ?? '', backUrl: flow.data.backUrl };
+}
