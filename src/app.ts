@@ -10,15 +10,9 @@ import { registerMetrics } from './http/metrics.ts';
 import { mountOAuth } from './http/oauth-mount.ts';
 import { sendProblem, toAppError } from './http/problem.ts';
 import { requestId } from './http/request-id.ts';
+import { HTML_SECURITY_HEADERS } from './http/security-headers.ts';
 import { registerSmsOutbox } from './notifications/sms/dev-outbox-routes.ts';
 import { registerVerificationRoutes } from './verification/routes.ts';
-
-const HTML_SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
 
 /**
  * The one factory for the HTTP application; production (src/main.ts) and the tests both

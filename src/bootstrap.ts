@@ -14,10 +14,7 @@ import { createServices, type Services } from './services.ts';
 export async function openPlatform(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Services> {
   const { keyring, generatedAt } = await loadKeyring(config);
   if (generatedAt) logger.warn({ file: generatedAt }, 'generated a development sealing key; set IDFLOW_SEALING_KEYS in production');
-  const embeddedDir = `${config.dataDir}/pg`;
-  const db: Db = config.databaseUrl
-    ? await openDb({ databaseUrl: config.databaseUrl })
-    : await openDb({ dataDir: embeddedDir, loadDataDir: await templateFor(embeddedDir) });
+  const db = await openStorage(config);
   try {
     const applied = await migrate(db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
@@ -26,4 +23,12 @@ export async function openPlatform(config: Config, logger: Logger, clock: Clock 
     await db.close().catch(() => {});
     throw error;
   }
+}
+
+/** The configured database (PostgreSQL, else the embedded one in the data folder), not yet migrated. */
+export async function openStorage(config: Config): Promise<Db> {
+  const embeddedDir = `${config.dataDir}/pg`;
+  return config.databaseUrl
+    ? openDb({ databaseUrl: config.databaseUrl })
+    : openDb({ dataDir: embeddedDir, loadDataDir: await templateFor(embeddedDir) });
 }

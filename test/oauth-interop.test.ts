@@ -436,16 +436,40 @@ for (const backend of await backends()) {
       assert.equal(app.visits.length, before, 'the app was never visited');
     });
 
-    it('keeps signing verifiable ID tokens across a key rotation', async () => {
+    it('publishes a rotated-in key before it signs, so cached key sets keep working', async () => {
+      const page = await newPage();
+      const rp = await discover('web-app', webSecret);
+      const { tokens: first } = await signInThroughBrowser(web, page);
+      const signingKid = decodeProtectedHeader(first.id_token!).kid;
+
+      const { kid: pendingKid } = await rotateSigningKey(platform.services.db, platform.keyring, platform.clock, {
+        keepPublishedSeconds: ID_TOKEN_TTL,
+        activationDelaySeconds: 600,
+      });
+      assert.equal(await platform.services.oauth.reloadIfChanged(), true);
+      const jwks = (await (await fetch(`${platform.url}/oauth/jwks`)).json()) as JSONWebKeySet;
+      assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), [signingKid, pendingKid].sort());
+
+      // The relying party discovered before the rotation still validates what is signed now.
+      const request = await authorizationRequest(web, callback);
+      await page.goto(request.url.href);
+      const during = await oidc.authorizationCodeGrant(rp, await backAtCallback(page), request.checks);
+      assert.equal(decodeProtectedHeader(during.id_token!).kid, signingKid, 'the old key signs until the new one activates');
+    });
+
+    it('keeps signing verifiable ID tokens across an immediate key rotation', async () => {
       const page = await newPage();
       const { tokens: before } = await signInThroughBrowser(web, page);
       const oldKid = decodeProtectedHeader(before.id_token!).kid;
 
-      const { kid: newKid } = await rotateSigningKey(platform.services.db, platform.keyring, platform.clock, ID_TOKEN_TTL);
+      const { kid: newKid } = await rotateSigningKey(platform.services.db, platform.keyring, platform.clock, {
+        keepPublishedSeconds: ID_TOKEN_TTL,
+        activationDelaySeconds: 0,
+      });
       assert.equal(await platform.services.oauth.reloadIfChanged(), true);
 
       const jwks = (await (await fetch(`${platform.url}/oauth/jwks`)).json()) as JSONWebKeySet;
-      assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), [oldKid, newKid].sort());
+      assert.ok(jwks.keys.some((k) => k.kid === oldKid) && jwks.keys.some((k) => k.kid === newKid));
 
       // Already signed in and consented: the browser goes straight back with a code.
       const request = await authorizationRequest(web, callback);

@@ -38,6 +38,14 @@ for (const backend of await backends()) {
       assert.ok(doc.paths['/healthz'].get);
     });
 
+    it('sends the page security headers on pages the OAuth engine renders', async () => {
+      const res = await platform.app.inject('/oauth/authorize?client_id=nope&response_type=code');
+      assert.match(String(res.headers['content-type']), /text\/html/);
+      assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    });
+
     it('answers unknown routes with problem+json and a request id, never a stack', async () => {
       const res = await platform.app.inject({ url: '/no/such/thing', headers: { 'x-request-id': 'trace-12345678' } });
       assert.equal(res.statusCode, 404);

@@ -57,7 +57,7 @@ for (const backend of await backends()) {
     });
 
     it('issues tokens the OIDC core accepts: introspection, userinfo, revocation', async () => {
-      const { client, secret } = await platform.services.clients.save({ clientId: 'resource-server', name: 'RS', grantTypes: ['client_credentials'], scope: 'openid' });
+      const { client, secret } = await platform.services.clients.save({ clientId: 'resource-server', name: 'RS', grantTypes: ['client_credentials'], scope: 'openid', introspect: true });
       const tokens = (await signIn({ username: 'ada@example.com', password: PASSWORD, scope: 'accounts:read' })).body;
       const auth = { authorization: basic(client.clientId, secret!) };
       const active = await postForm(platform, '/oauth/introspect', { token: tokens.access_token }, auth);
@@ -70,6 +70,14 @@ for (const backend of await backends()) {
       assert.equal(revoked.status, 200);
       const after = await postForm(platform, '/oauth/introspect', { token: tokens.access_token }, auth);
       assert.equal(after.body.active, false);
+    });
+
+    it('lets only the token’s own client or a resource server introspect it', async () => {
+      const { client, secret } = await platform.services.clients.save({ clientId: 'other-operator', name: 'Other', grantTypes: ['client_credentials'], scope: 'openid' });
+      const tokens = (await signIn({ username: 'ada@example.com', password: PASSWORD })).body;
+      const res = await postForm(platform, '/oauth/introspect', { token: tokens.access_token }, { authorization: basic(client.clientId, secret!) });
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { active: false });
     });
 
     it('rotates refresh tokens and revokes the whole grant when one is reused', async () => {

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError, type Config } from '../config/index.ts';
-import { openPlatform } from '../bootstrap.ts';
+import { openPlatform, openStorage } from '../bootstrap.ts';
 import { isAppError } from '../kernel/errors.ts';
 import { Keyring } from '../kernel/sealing.ts';
 import { createLogger } from '../kernel/logger.ts';
 import { migrate } from '../storage/migrate.ts';
-import { rotateSigningKey } from '../oauth/signing-keys.ts';
+import { DEFAULT_ACTIVATION_DELAY_SECONDS, rotateSigningKey } from '../oauth/signing-keys.ts';
 import { ID_TOKEN_TTL } from '../oauth/engine.ts';
 import type { Services } from '../services.ts';
 import { startServer } from '../server.ts';
@@ -15,7 +15,9 @@ const USAGE = `idflow — identity platform
 Usage:
   idflow start [--import FILE]          start the server (IDFLOW_IMPORT works too)
   idflow migrate                         bring the database schema up to date
-  idflow keys rotate                     make a new token-signing key the active one
+  idflow keys rotate [--delay SECONDS | --now]
+                                         publish a new token-signing key; it signs after
+                                         the delay (default 600 s), or at once with --now
   idflow keys sealing-key                print a new key for IDFLOW_SEALING_KEYS
   idflow client create --name NAME [--client-id ID] [--redirect-uri URI ...]
                        [--post-logout-redirect-uri URI ...] [--grant-types a,b,c]
@@ -52,11 +54,18 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         await startServer(config, logger, { importPath: values.import });
         return 0;
       }
-      case 'migrate':
-        return await withPlatform(config, logger, async (s) => {
-          const applied = await migrate(s.db);
+      case 'migrate': {
+        // Straight to storage: opening the platform migrates first, which would leave this
+        // command nothing to apply and nothing true to report.
+        const db = await openStorage(config);
+        try {
+          const applied = await migrate(db);
           process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'the schema is up to date\n');
-        });
+        } finally {
+          await db.close();
+        }
+        return 0;
+      }
       case 'keys':
         return await keys(rest, config, logger);
       case 'client':
@@ -97,13 +106,23 @@ async function keys(args: string[], config: Config, logger: ReturnType<typeof cr
     return 0;
   }
   if (args[0] !== 'rotate') {
-    process.stderr.write('idflow: usage: idflow keys rotate | idflow keys sealing-key\n');
+    process.stderr.write('idflow: usage: idflow keys rotate [--delay SECONDS | --now] | idflow keys sealing-key\n');
+    return 2;
+  }
+  const { values } = parseArgs({ args: args.slice(1), options: { delay: { type: 'string' }, now: { type: 'boolean' } } });
+  const delay = values.now ? 0 : values.delay === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values.delay);
+  if (!Number.isInteger(delay) || delay < 0 || delay > 7 * 86400) {
+    process.stderr.write('idflow: --delay takes whole seconds from 0 to 604800\n');
     return 2;
   }
   return withPlatform(config, logger, async (s) => {
     // The old key stays published while anything it signed may still be checked.
-    const { kid, retired } = await rotateSigningKey(s.db, s.keyring, s.clock, ID_TOKEN_TTL + 300);
-    process.stdout.write(`new signing key ${kid} is active; ${retired} previous key(s) stay published for ${ID_TOKEN_TTL + 300} s\n`);
+    const keep = ID_TOKEN_TTL + 300;
+    const { kid, retired, activatesAt } = await rotateSigningKey(s.db, s.keyring, s.clock, { keepPublishedSeconds: keep, activationDelaySeconds: delay });
+    process.stdout.write(
+      `new signing key ${kid} is published and signs from ${activatesAt.toISOString()}; ` +
+        `${retired} previous key(s) sign until then and stay published ${keep} s longer\n`,
+    );
   });
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { OAuthEngine } from '../oauth/engine.ts';
 import { CLIENT_IP_HEADER } from '../oauth/client-ip.ts';
+import { HTML_SECURITY_HEADERS } from './security-headers.ts';
 
 /**
  * Hands the OAuth/OIDC endpoints to the engine. The engine reads request bodies itself,
@@ -13,6 +14,9 @@ export function mountOAuth(app: FastifyInstance, engine: OAuthEngine): void {
     const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
       request.raw.headers[CLIENT_IP_HEADER] = request.ip;
       reply.raw.setHeader('x-request-id', request.id);
+      // The engine answers on the raw response, past the app's onSend hook: set the page
+      // headers here (harmless on its JSON answers).
+      for (const [name, value] of Object.entries(HTML_SECURITY_HEADERS)) reply.raw.setHeader(name, value);
       reply.hijack();
       await engine.provider.callback()(request.raw, reply.raw);
     };

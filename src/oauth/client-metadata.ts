@@ -26,5 +26,6 @@ export function toProviderMetadata(client: ClientRecord): Record<string, unknown
     post_logout_redirect_uris: m.post_logout_redirect_uris,
     scope: m.scope,
     ...(m.access_token_ttl ? { access_token_ttl: m.access_token_ttl } : {}),
+    ...(m.introspection_allowed ? { introspection_allowed: true } : {}),
   };
 }

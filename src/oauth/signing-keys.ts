@@ -18,25 +18,34 @@ export async function ensureSigningKey(db: Db, keyring: Keyring, clock: Clock): 
   await db.transaction(async (tx) => {
     const repo = new SigningKeysRepo(tx, keyring);
     await repo.lockForChange();
-    const published = await repo.published(clock.now());
-    if (published.some((k) => !k.retiredAt && k.alg === SIGNING_ALG)) return;
+    if ((await repo.unretired(SIGNING_ALG)) > 0) return;
     const { kid, jwk } = await newPrivateJwk(SIGNING_ALG);
-    await repo.insert(kid, SIGNING_ALG, jwk);
+    await repo.insert(kid, SIGNING_ALG, jwk, clock.now());
   });
 }
 
+/** How long a rotated-in key is published before it signs: relying parties refresh cached JWKS in that time. */
+export const DEFAULT_ACTIVATION_DELAY_SECONDS = 600;
+
 /**
- * Makes a new key the one that signs. The previous key stays in the JWKS for
- * `keepPublishedSeconds` (the longest life of anything it signed), then drops out.
+ * Rotates the signing key in two steps, without a moment when a relying party meets a key
+ * id it cannot find: the new key is published at once and signs from `activationDelaySeconds`
+ * on (0 for an emergency); the previous key signs until then and stays published
+ * `keepPublishedSeconds` longer (the longest life of anything it signed).
  */
-export async function rotateSigningKey(db: Db, keyring: Keyring, clock: Clock, keepPublishedSeconds: number): Promise<{ kid: string; retired: number }> {
+export async function rotateSigningKey(
+  db: Db,
+  keyring: Keyring,
+  clock: Clock,
+  options: { keepPublishedSeconds: number; activationDelaySeconds?: number },
+): Promise<{ kid: string; retired: number; activatesAt: Date }> {
   return db.transaction(async (tx) => {
     const repo = new SigningKeysRepo(tx, keyring);
     await repo.lockForChange();
-    const now = clock.now();
-    const retired = await repo.retireActive(SIGNING_ALG, now, new Date(now.getTime() + keepPublishedSeconds * 1000));
+    const activatesAt = new Date(clock.now().getTime() + (options.activationDelaySeconds ?? DEFAULT_ACTIVATION_DELAY_SECONDS) * 1000);
+    const retired = await repo.retireActive(SIGNING_ALG, activatesAt, new Date(activatesAt.getTime() + options.keepPublishedSeconds * 1000));
     const { kid, jwk } = await newPrivateJwk(SIGNING_ALG);
-    await repo.insert(kid, SIGNING_ALG, jwk);
-    return { kid, retired };
+    await repo.insert(kid, SIGNING_ALG, jwk, activatesAt);
+    return { kid, retired, activatesAt };
   });
 }

@@ -29,6 +29,8 @@ export async function seedDemo(services: Services): Promise<DemoCredentials | un
     postLogoutRedirectUris: ['http://localhost:8080/'],
     grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
     scope: 'openid email phone offline_access accounts:read',
+    // The demo web app also plays the API that checks tokens (README tour, step 4).
+    introspect: true,
   });
   await services.clients.save({
     clientId: 'demo-mobile',

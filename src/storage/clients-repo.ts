@@ -10,6 +10,8 @@ export interface ClientMetadata {
   token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none';
   /** Access-token lifetime in seconds; the platform default when absent. */
   access_token_ttl?: number;
+  /** A resource server: may introspect tokens issued to other clients. */
+  introspection_allowed?: boolean;
   /** Capability settings added by later features (1-Click brand, KYC…), kept as one document. */
   [key: string]: unknown;
 }
