@@ -107,7 +107,7 @@ ${alert(input.error)}
   <input id="back" name="back" type="file" accept="image/jpeg,image/png" capture="environment">
   ${testImageChoices('testImages', TEST_IMAGES.filter((i) => i.use === 'document' && i.name !== 'document-back'), 'Or use test images for both sides')}
   <label for="mrz">Machine-readable zone <span class="hint">The two or three lines of letters, digits and &lt; at the bottom, one per line.</span></label>
-  <textarea id="mrz" name="mrz" rows="3" maxlength="200" spellcheck="false" autocomplete="off" autocapitalize="characters">${values.mrz ?? ''}</textarea>
+  <textarea id="mrz" name="mrz" rows="3" wrap="off" maxlength="200" spellcheck="false" autocomplete="off" autocapitalize="characters">${values.mrz ?? ''}</textarea>
   <div class="row">
     ${field('surname', 'Surname', values, trusted('autocomplete="off"'))}
     ${field('givenNames', 'Given names', values, trusted('autocomplete="off"'))}
