@@ -195,6 +195,414 @@ for (const backend of await backends()) {
       await assert.rejects(platform.services.oneClick.viewForPerson(semi.body.uuid), (e) => isOneClickError(e) && e.reason === 'request_not_found');
     });
 
+    // ── Every error code, provoked ─────────────────────────────────────────────────────
+
+    it('OCE002: a number that is not E.164, not US, or (in production) not a valid number', async () => {
+      for (const phone of ['12025550123', '+1 202 555 0123', '+447911123456', '+1202555012', 'hello']) {
+        assertOce(await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone }), 400, 'OCE002', 'Unsupported phone number to use 1-Click');
+      }
+      assertOce(await call(platform, 'POST', '/1-click', keys['hooli-non'], { email: 'richard@piedpiper.net' }), 400, 'OCE002');
+      // The sandbox accepts its own test numbers, which libphonenumber considers invalid; production does not.
+      await brand('prod-non', 'non_hosted', 'production');
+      assertOce(await call(platform, 'POST', '/1-click', keys['prod-non'], { phone: RICHARD }), 400, 'OCE002');
+    });
+
+    it('OCE003: neither phone nor email', async () => {
+      assertOce(await call(platform, 'POST', '/1-click', keys['hooli-non'], {}), 400, 'OCE003', "Either 'phone' or 'email' is required");
+      assertOce(await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '', email: null }), 400, 'OCE003');
+    });
+
+    it('OCE007: a mandatory "yes" credential that cannot be sourced fails the call and returns no data', async () => {
+      const answer = await call(platform, 'POST', '/1-click', keys['hooli-non'], {
+        phone: RICHARD,
+        credentialRequests: [
+          { type: 'FullNameCredential', children: [{ type: 'FirstNameCredential' }, { type: 'MiddleNameCredential', mandatory: 'yes' }] },
+          { type: 'BirthDateCredential' },
+        ],
+      });
+      assertOce(answer, 400, 'OCE007', 'Unable to use 1-click due to missing mandatory credentials');
+      assert.ok(!JSON.stringify(answer.body).includes('Richard') && !JSON.stringify(answer.body).includes('1989'));
+      // if_available and no: the call goes on without the missing part.
+      const ok = await call(platform, 'POST', '/1-click', keys['hooli-non'], {
+        phone: RICHARD,
+        credentialRequests: [{ type: 'FullNameCredential', mandatory: 'if_available', children: [{ type: 'MiddleNameCredential', mandatory: 'if_available' }, { type: 'LastNameCredential' }] }, { type: 'GenderCredential' }],
+      });
+      assert.equal(ok.status, 201);
+      assert.deepEqual(ok.body.identity.credentials, { fullName: { lastName: 'Hendricks' } });
+      // Semi-Hosted: the same rule, after the code; the request then stays failed.
+      const semi = await call(platform, 'POST', '/1-click', keys['hooli-semi'], { phone: freshPhone(), credentialRequests: [{ type: 'GenderCredential', mandatory: 'yes' }, { type: 'BirthDateCredential' }] });
+      assertOce(await call(platform, 'GET', `/1-click/${semi.body.uuid}?code=${semi.body.code}`, keys['hooli-semi']), 400, 'OCE007');
+      assertOce(await call(platform, 'GET', `/1-click/${semi.body.uuid}`, keys['hooli-semi']), 400, 'OCE007');
+    });
+
+    it('OCE008: a wrong code, and a right code after its 5 minutes; OCE018 after 3 attempts', async () => {
+      const key = keys['hooli-semi'];
+      const late = await call(platform, 'POST', '/1-click', key, { phone: freshPhone() });
+      clock.advance(5 * MINUTE + 1000);
+      assertOce(await call(platform, 'GET', `/1-click/${late.body.uuid}?code=${late.body.code}`, key), 400, 'OCE008');
+
+      const post = await call(platform, 'POST', '/1-click', key, { phone: freshPhone() });
+      const url = `/1-click/${post.body.uuid}`;
+      const wrong = post.body.code === '000000' ? '000001' : '000000';
+      for (let i = 0; i < 3; i++) assertOce(await call(platform, 'GET', `${url}?code=${wrong}`, key), 400, 'OCE008');
+      assertOce(await call(platform, 'GET', `${url}?code=${post.body.code}`, key), 429, 'OCE018', 'Maximum code attempts exceeded. Please start a new 1-Click flow.');
+      assertOce(await call(platform, 'GET', `${url}?code=${post.body.code}`, key), 429, 'OCE018');
+    });
+
+    it('OCE011 with additionalInputs, then PATCH (Semi-Hosted) or a new POST (Non-Hosted); OCE012 on a mismatch', async () => {
+      // Non-Hosted: the documented test users.
+      const expected: [string, string[]][] = [
+        ['+10019999999', ['birthDate', 'ssn4']],
+        ['+10019999997', ['birthDate']],
+        ['+10019999996', ['ssn4']],
+      ];
+      for (const [phone, inputs] of expected) {
+        const answer = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone });
+        assertOce(answer, 400, 'OCE011', `Additional information is required to source data for user: ${inputs.join(', ')}`);
+        assert.deepEqual(answer.body.data.additionalInputs, inputs);
+        assert.equal(answer.body.data.riskSignals.overall.recommendation, 'allow');
+      }
+      const withInput = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+10019999999', ssn4: '6789' });
+      assert.equal(withInput.status, 201);
+      assert.equal(withInput.body.identity.credentials.fullName.firstName, 'Richard');
+      const mismatch = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+10019999997', birthDate: '1979-01-01' });
+      assertOce(mismatch, 400, 'OCE012', 'BirthDate mismatch.');
+      assert.ok(mismatch.body.data.riskSignals);
+      assertOce(await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: RICHARD, ssn4: '1234' }), 400, 'OCE012', 'SSN4 mismatch.');
+      assertOce(await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+12225550009', birthDate: '1979-01-01', ssn4: '1234' }), 400, 'OCE012', 'BirthDate mismatch and SSN4 mismatch.');
+      assert.equal((await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: RICHARD, birthDate: '1989-08-01', ssn4: '6789' })).status, 201);
+
+      // Semi-Hosted: OCE011 comes after the code; PATCH gives the input.
+      const key = keys['hooli-semi'];
+      const post = await call(platform, 'POST', '/1-click', key, { phone: '+10019999997' });
+      const url = `/1-click/${post.body.uuid}`;
+      assertOce(await call(platform, 'PATCH', url, key, { birthDate: '1989-08-01' }), 400, 'OCE009');
+      const needs = await call(platform, 'GET', `${url}?code=111111`, key);
+      assertOce(needs, 400, 'OCE011');
+      assert.deepEqual(needs.body.data.additionalInputs, ['birthDate']);
+      assertOce(await call(platform, 'GET', url, key), 400, 'OCE011');
+      assertOce(await call(platform, 'PATCH', url, key, { birthDate: '1979-01-01' }), 400, 'OCE012', 'BirthDate mismatch.');
+      const patched = await call(platform, 'PATCH', url, key, { birthDate: '1989-08-01' });
+      assert.equal(patched.status, 200);
+      assert.equal(patched.body.credentials.birthDate, '1989-08-01');
+      assert.deepEqual((await call(platform, 'GET', url, key)).body, patched.body);
+      // PATCH belongs to Semi-Hosted only.
+      const non = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+12225550008' });
+      assertOce(await call(platform, 'PATCH', `/1-click/${non.body.uuid}`, keys['hooli-non'], { birthDate: '1989-08-01' }), 400, 'OCE001');
+    });
+
+    it('OCE013: the documented user found only after input gives nothing; production finds nobody for an unknown phone', async () => {
+      assertOce(await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+10019999998' }), 400, 'OCE011');
+      const none = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+10019999998', birthDate: '1970-01-01' });
+      assertOce(none, 400, 'OCE013', 'No credentials found');
+      assert.ok(none.body.data.riskSignals);
+      await brand('prod-non-2', 'non_hosted', 'production');
+      assertOce(await call(platform, 'POST', '/1-click', keys['prod-non-2'], { phone: '+12025550143' }), 400, 'OCE013');
+    });
+
+    it('OCE014 after the request lifetime (30 min), OCE015 for unknown, another client\'s, or purged requests', async () => {
+      const key = keys['hooli-semi'];
+      const post = await call(platform, 'POST', '/1-click', key, { phone: freshPhone() });
+      const url = `/1-click/${post.body.uuid}`;
+      clock.advance(29 * MINUTE);
+      assertOce(await call(platform, 'PATCH', url, key, { birthDate: '1989-08-01' }), 400, 'OCE009', undefined);
+      clock.advance(MINUTE + 1000);
+      assertOce(await call(platform, 'GET', `${url}?code=${post.body.code}`, key), 410, 'OCE014', '1-Click Request Expired');
+      assertOce(await call(platform, 'PATCH', url, key, { birthDate: '1989-08-01' }), 410, 'OCE014');
+      await platform.services.flows.purgeExpired(clock.now());
+      assertOce(await call(platform, 'GET', url, key), 404, 'OCE015', '1-Click Not Found');
+
+      assertOce(await call(platform, 'GET', '/1-click/535dba63-d4bd-442a-b3f6-21b785260a08', key), 404, 'OCE015');
+      assertOce(await call(platform, 'GET', '/1-click/not-a-uuid', key), 404, 'OCE015');
+      const mine = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: freshPhone() });
+      assertOce(await call(platform, 'GET', `/1-click/${mine.body.uuid}`, keys['hooli-semi']), 404, 'OCE015');
+    });
+
+    it('OCE016: a second request for a phone with one open; free again once it ends or its code lapses', async () => {
+      const key = keys['hooli-semi'];
+      const phone = freshPhone();
+      const first = await call(platform, 'POST', '/1-click', key, { phone });
+      assertOce(await call(platform, 'POST', '/1-click', key, { phone }), 409, 'OCE016', '1-Click Conflict Request for this Phone Number, Please Try Again');
+      // One brand's open request does not block another brand (nor may one operator hold a person's phone against others).
+      assert.equal((await call(platform, 'POST', '/1-click', keys['hooli-hosted'], { phone })).status, 201);
+      assert.equal((await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone })).status, 201);
+      assert.equal((await call(platform, 'GET', `/1-click/${first.body.uuid}?code=${first.body.code}`, key)).status, 200);
+      const second = await call(platform, 'POST', '/1-click', key, { phone });
+      assert.equal(second.status, 201);
+      clock.advance(5 * MINUTE + 1000);
+      assert.equal((await call(platform, 'POST', '/1-click', key, { phone })).status, 201, 'an abandoned request holds the phone only while its code lives');
+    });
+
+    it('OCE017: the risk-block test user, with riskSignals; allow and flag users carry theirs in metadata', async () => {
+      for (const key of [keys['hooli-non'], keys['hooli-semi'], keys['hooli-hosted']]) {
+        const answer = await call(platform, 'POST', '/1-click', key, { phone: '+15555550002' });
+        assertOce(answer, 400, 'OCE017', '1-Click Blocked: Risk Score Too High');
+        assert.deepEqual(answer.body.data.riskSignals, { overall: { score: 850, level: 'high', recommendation: 'block' } });
+      }
+      const allow = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+15555550000' });
+      assert.equal(allow.body.identity.metadata.identifiers.riskSignals.overall.recommendation, 'allow');
+      const flag = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+15555550001' });
+      assert.deepEqual(flag.body.identity.metadata.identifiers.riskSignals, { overall: { score: 463, level: 'medium', recommendation: 'flag' } });
+    });
+
+    it('OCE019: a fourth wrong birth date for a phone is refused, across new requests, with inputAttemptsExceeded', async () => {
+      const phone = '+12225550007';
+      for (let i = 0; i < 3; i++) assertOce(await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone, birthDate: `1970-01-0${i + 1}` }), 400, 'OCE012');
+      const blocked = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone, birthDate: '1989-08-01' });
+      assertOce(blocked, 429, 'OCE019', 'Maximum input attempts exceeded. Please try again later.');
+      assert.deepEqual(blocked.body.data.inputAttemptsExceeded, ['birthDate']);
+      // SSN4 has its own count; the phone alone still works.
+      assert.equal((await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone, ssn4: '6789' })).status, 201);
+      assert.equal((await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone })).status, 201);
+      clock.advance(31 * MINUTE);
+      assert.equal((await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone, birthDate: '1989-08-01' })).status, 201, 'the window ends');
+    });
+
+    it('malformed requests are ERR001 (400) in the same body', async () => {
+      const bad = [
+        { phone: RICHARD, credentialRequests: [{ mandatory: 'yes' }] },
+        { phone: RICHARD, credentialRequests: [{ type: 'fullName' }] },
+        { phone: RICHARD, credentialRequests: [{ type: 'BirthDateCredential', mandatory: 'always' }] },
+        { phone: RICHARD, birthDate: '08/01/1989' },
+        { phone: RICHARD, ssn4: '67' },
+        { phone: RICHARD, content: { title: 'Welcome' } },
+        { phone: RICHARD, credentialRequests: [{ type: 'BirthDateCredential' }, { type: 'BirthDateCredential' }] },
+      ];
+      for (const body of bad) assertOce(await call(platform, 'POST', '/1-click', keys['hooli-non'], body), 400, 'ERR001');
+      const notJson = await platform.app.inject({ method: 'POST', url: '/1-click', headers: { authorization: keys['hooli-non']!, 'content-type': 'application/json' }, payload: '{' });
+      assertOce({ status: notJson.statusCode, headers: notJson.headers, body: notJson.json() }, 400, 'ERR001');
+      assertOce(await call(platform, 'POST', '/1-click', keys['hooli-hosted'], { phone: freshPhone(), redirectUrl: 'http://evil.example/' }), 400, 'ERR001');
+    });
+
+    // ── Authentication ─────────────────────────────────────────────────────────────────
+
+    it('the API key is the whole Authorization header or a Bearer token; Origin (a browser) gets 418; rotation works', async () => {
+      const key = keys['hooli-non']!;
+      assert.equal((await call(platform, 'POST', '/1-click', `Bearer ${key}`, { phone: freshPhone() })).status, 201);
+      const fromBrowser = await call(platform, 'POST', '/1-click', key, { phone: freshPhone() }, { origin: 'https://hooli.example' });
+      assert.equal(fromBrowser.status, 418);
+      assert.equal(fromBrowser.body.error, 'Request blocked by firewall');
+      assert.match(fromBrowser.body.message, /API key is being used client side/);
+      assert.equal((await call(platform, 'GET', '/1-click/535dba63-d4bd-442a-b3f6-21b785260a08', key, undefined, { origin: 'null' })).status, 418);
+
+      assertOce(await call(platform, 'POST', '/1-click', undefined, { phone: RICHARD }), 401, 'ERR001');
+      assertOce(await call(platform, 'POST', '/1-click', 'yVg3LEnF08y0MDmpHcPxB+sZWFcDARmPRKdY2M906ng=', { phone: RICHARD }), 401, 'ERR001');
+      assertOce(await call(platform, 'GET', '/1-click/535dba63-d4bd-442a-b3f6-21b785260a08', 'nope'), 401, 'ERR001');
+
+      const { apiKeys } = platform.services;
+      const second = await apiKeys.create('hooli-non');
+      assert.match(second.key, /^[A-Za-z0-9+/]{43}=$/);
+      for (const k of [key, second.key]) assert.equal((await call(platform, 'POST', '/1-click', k, { phone: freshPhone() })).status, 201);
+      const [first] = await apiKeys.list('hooli-non');
+      await apiKeys.revoke('hooli-non', first!.id);
+      assertOce(await call(platform, 'POST', '/1-click', key, { phone: freshPhone() }), 401, 'ERR001');
+      assert.equal((await call(platform, 'POST', '/1-click', second.key, { phone: freshPhone() })).status, 201);
+      keys['hooli-non'] = second.key;
+      const listed = await apiKeys.list('hooli-non');
+      assert.deepEqual(listed.map((k) => Boolean(k.revokedAt)), [true, false]);
+      assert.equal(listed[1]!.prefix, second.key.slice(0, 8));
+      const stored = await platform.services.db.query<{ key_hash: string }>('select key_hash from api_keys');
+      assert.ok(!JSON.stringify(stored).includes(second.key), 'only hashes are stored');
+
+      // A client that is not a 1-Click brand cannot use the API.
+      await platform.services.clients.save({ clientId: 'plain-oauth', name: 'Plain', redirectUris: ['https://plain.example/cb'] });
+      const plainKey = (await apiKeys.create('plain-oauth')).key;
+      assertOce(await call(platform, 'POST', '/1-click', plainKey, { phone: RICHARD }), 403, 'OCE020');
+    });
+
+    // ── The sandbox directory, against the documented table ─────────────────────────────
+
+    it('reproduces every documented sandbox test user', async () => {
+      const key = keys['hooli-non'];
+      const addresses = [];
+      for (let i = 0; i <= 9; i++) {
+        const answer = await call(platform, 'POST', '/1-click', key, { phone: `+1222555000${i}`, credentialRequests: [{ type: 'AddressCredential' }] });
+        assert.equal(answer.status, 201);
+        addresses.push(answer.body.identity.credentials.address);
+      }
+      assert.equal(new Set(addresses.map((a) => JSON.stringify(a))).size, 10, 'ten different addresses');
+      assert.equal(new Set(addresses.map((a) => a.state)).size, 10, 'in ten states');
+      for (const a of addresses) {
+        assert.equal(a.country, 'US');
+        assert.match(a.zipCode, /^\d{5}$/);
+        assert.match(a.state, /^[A-Z]{2}$/);
+        assert.notEqual(a.state, 'PR');
+      }
+      const pr = await call(platform, 'POST', '/1-click', key, { phone: '+12225550010', credentialRequests: [{ type: 'AddressCredential' }] });
+      assert.deepEqual(pr.body.identity.credentials.address, { line1: '3167 Av Roosevelt', city: 'Ponce', state: 'PR', zipCode: '00717', country: 'US' });
+      const minor = await call(platform, 'POST', '/1-click', key, { phone: '+12225550012' });
+      assert.equal(minor.body.identity.credentials.birthDate, '2017-01-01');
+      assertOce(await call(platform, 'POST', '/1-click', key, { phone: '+12225550012', birthDate: '1989-08-01' }), 400, 'OCE012');
+      const richard = await call(platform, 'POST', '/1-click', key, { phone: RICHARD, credentialRequests: [{ type: 'EmailCredential' }, { type: 'FullNameCredential' }] });
+      assert.deepEqual(richard.body.identity.credentials, { email: 'richard@piedpiper.net', fullName: { firstName: 'Richard', lastName: 'Hendricks' } });
+      // Every test user shares code 111111 (Semi-Hosted shows it).
+      for (const phone of ['+15555550000', '+10019999996', '+12225550012']) {
+        const semi = await call(platform, 'POST', '/1-click', keys['hooli-semi'], { phone });
+        assert.equal(semi.body.code, '111111');
+      }
+    });
+
+    // ── What is returned ───────────────────────────────────────────────────────────────
+
+    it('returns only the credentials requested; multi values are always arrays, at most three, with metadata in the same order', async () => {
+      const key = keys['hooli-non'];
+      const only = await call(platform, 'POST', '/1-click', key, { phone: RICHARD, credentialRequests: [{ type: 'BirthDateCredential' }] });
+      assert.deepEqual(only.body.identity.credentials, { birthDate: '1989-08-01' });
+      for (const m of Object.values(only.body.identity.metadata.credentials)) assert.deepEqual(Object.keys(m as object), ['birthDate']);
+      const leaf = await call(platform, 'POST', '/1-click', key, { phone: RICHARD, credentialRequests: [{ type: 'LastNameCredential' }, { type: 'ZipCodeCredential' }] });
+      assert.deepEqual(leaf.body.identity.credentials, { lastName: 'Hendricks', zipCode: '94303' });
+
+      const multi = await call(platform, 'POST', '/1-click', key, {
+        phone: RICHARD,
+        email: 'rich@hooli.example',
+        credentialRequests: [
+          { type: 'EmailCredential', multi: true },
+          { type: 'AddressCredential', multi: true, children: [{ type: 'Line1Credential' }, { type: 'Line2Credential' }, { type: 'CityCredential', multi: true }] },
+          { type: 'BirthDateCredential', multi: true },
+        ],
+      });
+      const { credentials, metadata } = multi.body.identity;
+      assert.deepEqual(credentials.email, ['richard@piedpiper.net', 'richard@hooli.com', 'rich@hooli.example']);
+      assert.deepEqual(metadata.credentials.verificationMethod.email, ['credit_bureau', 'credit_bureau', 'self_attested']);
+      assert.deepEqual(credentials.address, [
+        { line1: '5320 Newell Rd', city: 'Palo Alto' },
+        { line1: '9536 Meadow Dr', line2: 'Apt 301', city: 'San Francisco' },
+        { line1: '7292 Hanover St', city: 'San Jose' },
+      ]);
+      assert.deepEqual(credentials.birthDate, ['1989-08-01'], 'a single value is still an array');
+      for (const k of Object.keys(metadata.credentials)) assertMirrors(credentials, metadata.credentials[k], k);
+      const one = await call(platform, 'POST', '/1-click', key, { phone: '+12225550003', credentialRequests: [{ type: 'AddressCredential', multi: true }] });
+      assert.equal(one.body.identity.credentials.address.length, 1);
+    });
+
+    it('the operator\'s email and birth date come back self_attested when nothing better is known', async () => {
+      await brand('prod-semi', 'semi_hosted', 'production');
+      const user = await platform.services.users.create({ phone: '+12025550177' });
+      await platform.services.wallet.add(user.id, [{ type: 'fullName', value: { firstName: 'Ada', lastName: 'Lovelace' }, verificationMethod: 'document' }]);
+      const post = await call(platform, 'POST', '/1-click', keys['prod-semi'], {
+        phone: '+12025550177',
+        email: 'ada@example.com',
+        birthDate: '1815-12-10',
+        credentialRequests: [{ type: 'EmailCredential' }, { type: 'BirthDateCredential' }, { type: 'FullNameCredential' }],
+      });
+      const get = await call(platform, 'GET', `/1-click/${post.body.uuid}?code=${post.body.code}`, keys['prod-semi']);
+      assert.equal(get.status, 200);
+      assert.deepEqual(get.body.credentials, { email: 'ada@example.com', birthDate: '1815-12-10', fullName: { firstName: 'Ada', lastName: 'Lovelace' } });
+      assert.deepEqual(get.body.metadata.credentials.verificationMethod, { email: 'self_attested', birthDate: 'self_attested', fullName: { firstName: 'document', lastName: 'document' } });
+    });
+
+    // ── The identity wallet as the source (production) ───────────────────────────────────
+
+    it('finds a person\'s wallet by phone, returns the credentials with their real provenance, and records the consent', async () => {
+      const phone = '+14155552671';
+      const user = await platform.services.users.create({ phone, email: 'grace@example.com' });
+      const expires = new Date(clock.now().getTime() + 365 * 86_400_000);
+      const [name, birth, address] = await platform.services.wallet.add(user.id, [
+        { type: 'fullName', value: { firstName: 'Grace', middleName: 'Brewster', lastName: 'Hopper' }, verificationMethod: 'document', sourceClientId: 'kyc-bank', expiresAt: expires },
+        { type: 'birthDate', value: '1906-12-09', verificationMethod: 'document', sourceClientId: 'kyc-bank' },
+        { type: 'address', value: { line1: '1 Navy Way', city: 'Arlington', state: 'VA', zipCode: '22202', country: 'US' }, verificationMethod: 'electronic_record', sourceClientId: 'kyc-bank' },
+        { type: 'ssn', value: '987654321', verificationMethod: 'electronic_record', sourceClientId: 'kyc-bank' },
+      ]);
+      await brand('prod-non-3', 'non_hosted', 'production');
+      const key = keys['prod-non-3'];
+      assertOce(await call(platform, 'POST', '/1-click', key, { phone, birthDate: '1906-12-10' }), 400, 'OCE012');
+      const post = await call(platform, 'POST', '/1-click', key, {
+        phone,
+        birthDate: '1906-12-09',
+        credentialRequests: [{ type: 'FullNameCredential' }, { type: 'BirthDateCredential' }, { type: 'AddressCredential' }, { type: 'PhoneCredential' }],
+      });
+      assert.equal(post.status, 201);
+      const { credentials, metadata } = post.body.identity;
+      assert.deepEqual(credentials, {
+        fullName: { firstName: 'Grace', middleName: 'Brewster', lastName: 'Hopper' },
+        birthDate: '1906-12-09',
+        address: { line1: '1 Navy Way', city: 'Arlington', state: 'VA', zipCode: '22202', country: 'US' },
+        phone,
+      });
+      assert.equal('ssn' in credentials, false, 'not requested, not returned');
+      assert.deepEqual(metadata.credentials.id.fullName, { firstName: name!.id, middleName: name!.id, lastName: name!.id });
+      assert.equal(metadata.credentials.id.birthDate, birth!.id);
+      assert.equal(metadata.credentials.id.address.city, address!.id);
+      assert.deepEqual(metadata.credentials.verificationMethod, {
+        fullName: { firstName: 'document', middleName: 'document', lastName: 'document' },
+        birthDate: 'document',
+        address: { line1: 'electronic_record', city: 'electronic_record', state: 'electronic_record', zipCode: 'electronic_record', country: 'electronic_record' },
+        phone: 'customer_otp',
+      });
+      assert.equal(metadata.credentials.expirationDate.fullName.firstName, String(expires.getTime()));
+      assert.equal(metadata.credentials.expirationDate.birthDate, null);
+      assert.equal(metadata.identifiers.riskSignals, undefined, 'no risk engine, no made-up signals');
+
+      const consents = await platform.services.wallet.consentsOf(user.id);
+      const consent = consents.find((c) => c.flowId === post.body.uuid);
+      assert.ok(consent, 'a consent names the request');
+      assert.equal(consent.clientId, 'prod-non-3');
+      assert.deepEqual(new Set(consent.credentialIds), new Set([name!.id, birth!.id, address!.id]));
+
+      // Semi-Hosted in production: the consent comes with the person's code.
+      await brand('prod-semi-2', 'semi_hosted', 'production');
+      const semi = await call(platform, 'POST', '/1-click', keys['prod-semi-2'], { phone, credentialRequests: [{ type: 'SsnCredential' }] });
+      assert.match(semi.body.code, /^\d{6}$/);
+      assert.notEqual(semi.body.code, '111111');
+      const got = await call(platform, 'GET', `/1-click/${semi.body.uuid}?code=${semi.body.code}`, keys['prod-semi-2']);
+      assert.equal(got.body.credentials.ssn, '987654321');
+      assert.equal(got.body.metadata.credentials.verificationMethod.ssn, 'electronic_record');
+      assert.ok((await platform.services.wallet.consentsOf(user.id)).some((c) => c.flowId === semi.body.uuid && c.clientId === 'prod-semi-2'));
+    });
+
+    it('keeps personal data sealed: flow rows, locks and counters hold no phone, birth date or code in clear', async () => {
+      const phone = '+12025550199';
+      const post = await call(platform, 'POST', '/1-click', keys['hooli-semi'], { phone, birthDate: '1989-08-01', email: 'sealed@example.com' });
+      await call(platform, 'GET', `/1-click/${post.body.uuid}?code=${post.body.code}`, keys['hooli-semi']);
+      await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+12025550198', birthDate: '1999-01-01' });
+      const dump = JSON.stringify([
+        await platform.services.db.query('select * from flows'),
+        await platform.services.db.query('select * from one_click_phone_locks'),
+        await platform.services.db.query('select * from one_click_input_failures'),
+        await platform.services.db.query("select * from events where type like 'one_click%'"),
+      ]);
+      for (const secret of ['2025550199', '2025550198', '1989-08-01', '1999-01-01', 'sealed@example.com', 'Hendricks', '123456789']) {
+        assert.ok(!dump.includes(secret), `${secret} is in clear`);
+      }
+      assert.ok(!dump.includes(`"${post.body.code}"`));
+    });
+
+    // ── Concurrency ────────────────────────────────────────────────────────────────────
+
+    it('two simultaneous requests for one phone: exactly one starts', async () => {
+      const phone = freshPhone();
+      const answers = await Promise.all([0, 1].map(() => call(platform, 'POST', '/1-click', keys['hooli-semi'], { phone })));
+      assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409]);
+      assert.equal(answers.find((a) => a.status === 409)!.body.data.errorCode, 'OCE016');
+    });
+
+    it('two simultaneous GETs with the right code: exactly one gets the data, and one consent is recorded', async () => {
+      await brand('prod-semi-race', 'semi_hosted', 'production');
+      const phone = '+12025550166';
+      const user = await platform.services.users.create({ phone });
+      await platform.services.wallet.add(user.id, [{ type: 'birthDate', value: '1950-05-05', verificationMethod: 'document' }]);
+      for (let round = 0; round < 3; round++) {
+        const post = await call(platform, 'POST', '/1-click', keys['prod-semi-race'], { phone });
+        const url = `/1-click/${post.body.uuid}?code=${post.body.code}`;
+        const answers = await Promise.all([0, 1].map(() => call(platform, 'GET', url, keys['prod-semi-race'])));
+        const winners = answers.filter((a) => a.status === 200);
+        assert.equal(winners.length, 1, `one winner, got ${answers.map((a) => `${a.status} ${a.body?.data?.errorCode ?? ''}`).join(', ')}`);
+        const loser = answers.find((a) => a.status !== 200)!;
+        assert.ok(['OCE016', 'OCE008'].includes(loser.body.data.errorCode));
+        const consents = (await platform.services.wallet.consentsOf(user.id)).filter((c) => c.flowId === post.body.uuid);
+        assert.equal(consents.length, 1);
+      }
+    });
+
+    it('is described in /openapi.json under the verified-1click tag', async () => {
+      const doc = (await platform.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      for (const path of ['/1-click', '/1-click/{uuid}', '/v2/1-click', '/v2/1-click/{uuid}']) assert.ok(doc.paths[path], `${path} documented`);
+      assert.deepEqual(doc.paths['/1-click'].post.tags, ['verified-1click']);
+      assert.ok(doc.paths['/1-click'].post.responses['201']);
+      assert.ok(doc.paths['/1-click/{uuid}'].get.responses['200']);
+      assert.ok(doc.paths['/1-click/{uuid}'].patch.requestBody);
+    });
+
     it('answers under /v2 too, the same way', async () => {
       const post = await call(platform, 'POST', '/v2/1-click', keys['hooli-non'], { phone: '+12225550004' });
       assert.equal(post.status, 201);
