@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import type { Services } from './services.ts';
+import { registerAuthenteqWebKyc } from './compat/authenteq-webkyc/routes.ts';
 import { registerVaultRegAuth } from './compat/vault-reg-auth/routes.ts';
 import { registerVerifiedOneClick } from './compat/verified-1click/routes.ts';
 import { registerHealth } from './http/health.ts';
@@ -50,6 +51,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   mountOAuth(app, services.oauth);
   registerInteractionRoutes(app, services);
   registerVaultRegAuth(app, services);
+  registerAuthenteqWebKyc(app, services);
   registerVerifiedOneClick(app, services);
   registerSmsOutbox(app, services);
   await registerVerificationRoutes(app, services);

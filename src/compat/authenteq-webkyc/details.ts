@@ -1,5 +1,6 @@
 import type { WebKycDetails } from '../../kyc/web-kyc.ts';
 import type { DocumentData } from '../../verification/types.ts';
+import { asJpeg } from './jpeg.ts';
 
 /**
  * Authenteq's document-type vocabulary. The seed's example value is a document number
@@ -18,8 +19,8 @@ const DOCUMENT_TYPES: Record<DocumentData['documentType'], string> = {
 export function toAuthenteqDetails({ document: d, images }: WebKycDetails) {
   return {
     croppedDocs: {
-      front: images.documentFront?.toString('base64') ?? '',
-      back: images.documentBack ? images.documentBack.toString('base64') : null,
+      front: images.documentFront ? asJpeg(images.documentFront).toString('base64') : '',
+      back: images.documentBack ? asJpeg(images.documentBack).toString('base64') : null,
     },
     details: {
       documentNumber: d.documentNumber,

@@ -59,8 +59,8 @@ export const detailsResponse = {
       required: ['front', 'back'],
       additionalProperties: false,
       properties: {
-        front: { type: 'string', description: 'The document front as captured, base64 (JPEG from the camera capture)' },
-        back: { ...nullableString, description: 'The document back, base64; null when the document has no back (a passport)' },
+        front: { type: 'string', description: 'The document front, base64 JPEG (a PNG capture is converted)' },
+        back: { ...nullableString, description: 'The document back, base64 JPEG; null when none was captured' },
       },
     },
     details: {

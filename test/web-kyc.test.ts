@@ -1,0 +1,522 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ManualClock } from '../src/kernel/clock.ts';
+import { purgeWebKyc } from '../src/kyc/index.ts';
+import { checkAuthorizeRequest } from '../src/kyc/web-kyc-request.ts';
+import { saveWebKycSettings } from '../src/kyc/web-kyc-settings.ts';
+import { asJpeg } from '../src/compat/authenteq-webkyc/jpeg.ts';
+import { testImage } from '../src/verification/providers/sandbox/test-images.ts';
+import { launchBrowser, screenshot, startLoopbackApp, type LoopbackApp } from './support/browser.ts';
+import { buildMrz, dateFrom, type MrzSpec } from './support/mrz-fixtures.ts';
+import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
+
+/**
+ * Authenteq-compatible Web KYC: the operator's redirect, the sandbox verification in a real
+ * browser, the code, the token, the details; and every rule around them (single use,
+ * client secret, redirect URI, state, scope, lifetimes, purge).
+ */
+
+const CLIENT_ID = 'shop.example';
+const FLOW_PAGE = /^\/web-kyc\/flows\/([0-9a-f-]{36})$/;
+const JPEG = Buffer.from([0xff, 0xd8, 0xff]);
+
+interface Client {
+  secret: string;
+  redirectUri: string;
+}
+
+/** A confidential client registered for Web KYC, redirecting to `redirectUri`. */
+async function kycClient(platform: TestPlatform, redirectUri: string, clientId = CLIENT_ID, webKyc = true): Promise<Client> {
+  const { secret } = await platform.services.clients.save({ clientId, name: 'Example Shop', redirectUris: [redirectUri], grantTypes: ['authorization_code'], scope: 'openid' });
+  if (webKyc) await saveWebKycSettings(platform.services.repos.clients, clientId, { enabled: true, provider: 'sandbox' });
+  return { secret: secret!, redirectUri };
+}
+
+function authorizeUrl(platform: TestPlatform, params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
+  return `${platform.url}/authorize?${query}`;
+}
+
+const get = (url: string, cookie?: string) => fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+const postForm = (url: string, form: Record<string, string>, cookie?: string) =>
+  fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) }, body: new URLSearchParams(form) });
+const postMultipart = (url: string, form: FormData) => fetch(url, { method: 'POST', redirect: 'manual', body: form });
+
+function csrfOf(page: string): string {
+  const match = /name="csrf" value="([^"]+)"/.exec(page);
+  assert.ok(match, 'the page has a form token');
+  return match[1]!;
+}
+
+function location(response: Response): string {
+  assert.equal(response.status, 303, `expected a redirect, got ${response.status}`);
+  return response.headers.get('location')!;
+}
+
+/** The operator's redirect, then the person presses Start: returns the flow, its browser cookie and the verification. */
+async function startVerification(platform: TestPlatform, client: Client, extra: Record<string, string> = {}) {
+  const answer = await get(authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, scope: 'kyc', state: 'st-123', ...extra }));
+  const intro = location(answer);
+  const flowId = FLOW_PAGE.exec(intro)?.[1];
+  assert.ok(flowId, `redirected to the introduction, got ${intro}`);
+  const cookie = answer.headers.get('set-cookie')!.split(';')[0]!;
+  const page = await (await get(`${platform.url}${intro}`, cookie)).text();
+  const started = await postForm(`${platform.url}${intro}/start`, { csrf: csrfOf(page) }, cookie);
+  const sandbox = location(started);
+  const verificationId = /^\/verification\/sandbox\/([0-9a-f-]{36})$/.exec(sandbox)?.[1];
+  assert.ok(verificationId, `sent to the sandbox, got ${sandbox}`);
+  return { flowId, cookie, verificationId, introPath: intro };
+}
+
+/** The sandbox's three steps through HTTP, with its documented test inputs; returns where the last step sends the browser. */
+async function sandboxSteps(platform: TestPlatform, verificationId: string, inputs: { face?: string; sample?: string } = {}): Promise<string> {
+  const base = `${platform.url}/verification/sandbox/${verificationId}`;
+  const csrf = csrfOf(await (await get(`${base}/liveness`)).text());
+  const liveness = new FormData();
+  liveness.set('csrf', csrf);
+  liveness.set('testImage', inputs.face ?? 'selfie');
+  let next = location(await postMultipart(`${base}/liveness`, liveness));
+  if (!next.endsWith('/document')) return next;
+  const document = new FormData();
+  document.set('csrf', csrf);
+  document.set('testImages', 'document-front');
+  document.set('sample', inputs.sample ?? 'valid');
+  next = location(await postMultipart(`${base}/document`, document));
+  if (!next.endsWith('/face-match')) return next;
+  return location(await postForm(`${base}/face-match`, { csrf }));
+}
+
+/** A person verified all the way: returns the code the operator receives. */
+async function verifiedCode(platform: TestPlatform, client: Client) {
+  const flow = await startVerification(platform, client);
+  const back = await sandboxSteps(platform, flow.verificationId);
+  assert.equal(back, `/web-kyc/flows/${flow.flowId}/continue`);
+  const redirect = new URL(location(await get(`${platform.url}${back}`, flow.cookie)));
+  assert.equal(`${redirect.origin}${redirect.pathname}`, client.redirectUri);
+  assert.equal(redirect.searchParams.get('state'), 'st-123');
+  const code = redirect.searchParams.get('code');
+  assert.match(code ?? '', /^[0-9a-f]{64}$/, 'an alphanumeric code');
+  return { ...flow, code: code! };
+}
+
+async function exchange(platform: TestPlatform, client: Client, code: string, overrides: Record<string, string> = {}) {
+  const response = await fetch(`${platform.url}/v2/web-kyc/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grantType: 'authorization_code', code, redirectUri: client.redirectUri, clientId: CLIENT_ID, clientSecret: client.secret, ...overrides }),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
+}
+
+async function details(platform: TestPlatform, token: string | undefined) {
+  const response = await fetch(`${platform.url}/v2/web-kyc/details`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
+}
+
+async function count(platform: TestPlatform, sql: string, params: unknown[]): Promise<number> {
+  const [row] = await platform.services.db.query<{ n: number }>(`select count(*)::int as n from ${sql}`, params);
+  return row!.n;
+}
+
+/** Both images decoded by the browser; the mean per-channel difference of their pixels (alpha over white). */
+async function compareImages(page: Page, jpeg: Buffer, reference: Buffer) {
+  return page.evaluate(
+    async ([jpegData, referenceData]) => {
+      const load = (src: string) =>
+        new Promise<HTMLImageElement>((resolve, reject) => {
+          const image = new Image();
+          image.onload = () => resolve(image);
+          image.onerror = () => reject(new Error('the image does not decode'));
+          image.src = src;
+        });
+      const pixels = (image: HTMLImageElement) => {
+        const canvas = document.createElement('canvas');
+        canvas.width = image.naturalWidth;
+        canvas.height = image.naturalHeight;
+        const context = canvas.getContext('2d')!;
+        context.fillStyle = '#fff';
+        context.fillRect(0, 0, canvas.width, canvas.height);
+        context.drawImage(image, 0, 0);
+        return context.getImageData(0, 0, canvas.width, canvas.height).data;
+      };
+      const [a, b] = await Promise.all([load(`data:image/jpeg;base64,${jpegData}`), load(`data:image/png;base64,${referenceData}`)]);
+      const pa = pixels(a);
+      const pb = pixels(b);
+      let sum = 0;
+      for (let i = 0; i < pa.length; i++) if (i % 4 !== 3) sum += Math.abs(pa[i]! - pb[i]!);
+      return { width: a.naturalWidth, height: a.naturalHeight, meanDifference: sum / ((pa.length / 4) * 3) };
+    },
+    [jpeg.toString('base64'), reference.toString('base64')] as const,
+  );
+}
+
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(() => browser?.close());
+
+for (const backend of await backends()) {
+  describe(`Web KYC, Authenteq-compatible (${backend})`, () => {
+    let platform: TestPlatform;
+    let app: LoopbackApp;
+    let client: Client;
+    const contexts: BrowserContext[] = [];
+
+    before(async () => {
+      platform = await startPlatform(backend, { listen: true });
+      app = await startLoopbackApp();
+      client = await kycClient(platform, `${app.origin}/kyc/result`);
+    });
+    after(async () => {
+      await Promise.all(contexts.map((c) => c.close()));
+      await app?.close();
+      await platform?.close();
+    });
+
+    it('verifies a person end to end in a browser: authorize → sandbox steps → code and state → token → details', async () => {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      const clock = platform.clock;
+      const passport: MrzSpec = {
+        format: 'TD3',
+        issuingState: 'DEU',
+        nationality: 'DEU',
+        surname: 'Schmidt',
+        givenNames: 'Anna Maria',
+        documentNumber: 'C01X00T47',
+        dateOfBirth: '1987-01-12',
+        sex: 'F',
+        dateOfExpiry: dateFrom(clock, { years: 5 }),
+      };
+      const dateOfIssue = dateFrom(clock, { years: -5 });
+
+      await page.goto(authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, scope: 'kyc', state: 'xyz-987', back_url: 'https://shop.example.com/account' }));
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Verify your identity');
+      const back = page.getByRole('link', { name: 'Back to shop.example.com' });
+      assert.equal(await back.getAttribute('href'), 'https://shop.example.com/account');
+      await screenshot(page, `${backend}-web-kyc-intro`);
+      await page.getByRole('button', { name: 'Start verification' }).click();
+
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Take a photo of your face');
+      await page.getByLabel('A live face (passes)').check();
+      await screenshot(page, `${backend}-web-kyc-liveness`);
+      await page.getByRole('button', { name: 'Continue' }).click();
+
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Your identity document');
+      await page.getByLabel('Passport, front (readable)').check();
+      await page.getByLabel('Machine-readable zone').fill(buildMrz(passport).join('\n'));
+      await page.getByLabel('Surname').fill('Schmidt');
+      await page.getByLabel('Given names').fill('Anna Maria');
+      await page.getByLabel('Document number').fill('C01X00T47');
+      await page.getByLabel('Date of birth').fill('1987-01-12');
+      await page.getByLabel('Date of expiry').fill(passport.dateOfExpiry);
+      await page.getByLabel('Date of issue (optional)').fill(dateOfIssue);
+      await screenshot(page, `${backend}-web-kyc-document`);
+      await page.getByRole('button', { name: 'Continue' }).click();
+
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Check your face against your document');
+      await page.getByRole('button', { name: 'Compare and finish' }).click();
+
+      await page.waitForURL((url) => url.href.startsWith(`${client.redirectUri}?`));
+      await screenshot(page, `${backend}-web-kyc-back-at-operator`);
+      const redirect = new URL(page.url());
+      assert.equal(redirect.searchParams.get('state'), 'xyz-987');
+      const code = redirect.searchParams.get('code')!;
+      assert.match(code, /^[0-9a-f]{64}$/);
+
+      const token = await exchange(platform, client, code);
+      assert.equal(token.status, 200);
+      assert.deepEqual(Object.keys(token.body), ['token']);
+      assert.equal(token.headers.get('cache-control'), 'no-store');
+
+      const answer = await details(platform, token.body.token);
+      assert.equal(answer.status, 200);
+      assert.deepEqual(answer.body.details, {
+        documentNumber: 'C01X00T47',
+        issuingCountry: 'DEU',
+        documentType: 'PP',
+        givenNames: 'Anna Maria',
+        surname: 'Schmidt',
+        dateOfBirth: '1987-01-12',
+        nationality: 'DEU',
+        dateOfIssue,
+        dateOfExpiry: passport.dateOfExpiry,
+        sex: 'F',
+      });
+      assert.deepEqual(Object.keys(answer.body.croppedDocs), ['front', 'back']);
+      for (const [side, source] of [['front', 'document-front'], ['back', 'document-back']] as const) {
+        const jpeg = Buffer.from(answer.body.croppedDocs[side], 'base64');
+        assert.ok(jpeg.subarray(0, 3).equals(JPEG), `croppedDocs.${side} is a base64 JPEG`);
+        // The browser decodes it, and it shows what was captured (the sandbox's PNG test image).
+        const compared = await compareImages(page, jpeg, testImage(source));
+        assert.deepEqual([compared.width, compared.height], [120, 80]);
+        assert.ok(compared.meanDifference < 6, `croppedDocs.${side} looks like the capture (mean difference ${compared.meanDifference})`);
+      }
+    });
+
+    it('accepts the token request as multipart (curl -F, as the seed shows) and as JSON, with either spelling of the grant type', async () => {
+      const first = await verifiedCode(platform, client);
+      const form = new FormData();
+      for (const [k, v] of Object.entries({ grantType: 'authorization_code', code: first.code, redirectUri: client.redirectUri, clientId: CLIENT_ID, clientSecret: client.secret })) form.set(k, v);
+      const multipart = await fetch(`${platform.url}/v2/web-kyc/token`, { method: 'POST', body: form });
+      assert.equal(multipart.status, 200);
+      assert.equal(typeof ((await multipart.json()) as { token: string }).token, 'string');
+
+      const second = await verifiedCode(platform, client);
+      const json = await fetch(`${platform.url}/v2/web-kyc/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ grantType: 'authorizationCode', code: second.code, redirectUri: client.redirectUri, clientId: CLIENT_ID, clientSecret: client.secret }),
+      });
+      assert.equal(json.status, 200);
+    });
+
+    it('exchanges a code once: a second exchange is refused and revokes the first token; the details are deleted', async () => {
+      const { code, verificationId, flowId } = await verifiedCode(platform, client);
+      const first = await exchange(platform, client, code);
+      assert.equal(first.status, 200);
+      assert.equal((await details(platform, first.body.token)).status, 200);
+
+      const again = await exchange(platform, client, code);
+      assert.equal(again.status, 400);
+      assert.deepEqual(again.body, { errorCode: 'INVALID_CODE', errorMessage: 'The code is invalid, expired or was already used' });
+
+      const revoked = await details(platform, first.body.token);
+      assert.equal(revoked.status, 401);
+      assert.equal(revoked.body.errorCode, 'TOKEN_INVALID');
+      assert.match(revoked.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+      const verification = await platform.services.verification.get(verificationId);
+      assert.equal(verification?.dataDeleted, true, 'the verified details are deleted at once');
+      assert.equal(await count(platform, 'verification_images where verification_id = $1', [verificationId]), 0);
+      const events = await platform.services.repos.events.listForFlow(flowId);
+      assert.ok(events.some((e) => e.type === 'web_kyc.revoked'));
+    });
+
+    it('refuses a wrong client secret (constant-time compare on the stored hash) without using the code up', async () => {
+      const { code } = await verifiedCode(platform, client);
+      const wrong = await exchange(platform, client, code, { clientSecret: `${client.secret.slice(0, -1)}x` });
+      assert.equal(wrong.status, 401);
+      assert.deepEqual(wrong.body, { errorCode: 'API_KEYS_INVALID', errorMessage: 'clientId or clientSecret is not valid' });
+      const unknown = await exchange(platform, client, code, { clientId: 'no-such-client' });
+      assert.equal(unknown.status, 401);
+      assert.equal(unknown.body.errorCode, 'API_KEYS_INVALID');
+      assert.equal((await exchange(platform, client, code)).status, 200, 'the right client can still exchange the code');
+    });
+
+    it('refuses a redirectUri other than the one the code was issued for', async () => {
+      const { code } = await verifiedCode(platform, client);
+      const wrong = await exchange(platform, client, code, { redirectUri: `${client.redirectUri}/other` });
+      assert.equal(wrong.status, 400);
+      assert.deepEqual(wrong.body, { errorCode: 'INVALID_REQUEST_PARAMETER', errorMessage: 'redirectUri is not the one the code was issued for' });
+    });
+
+    it('validates the token request in the documented error shape', async () => {
+      const missing = await fetch(`${platform.url}/v2/web-kyc/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grantType: 'authorization_code', code: 'x', clientId: CLIENT_ID, clientSecret: 'y' }) });
+      assert.equal(missing.status, 400);
+      assert.deepEqual(await missing.json(), { errorCode: 'MISSING_REQUEST_PARAMETER', errorMessage: 'redirectUri is required' });
+      const grant = await exchange(platform, client, 'abc', { grantType: 'refresh_token' });
+      assert.equal(grant.status, 400);
+      assert.equal(grant.body.errorCode, 'INVALID_REQUEST_PARAMETER');
+      const unknownCode = await exchange(platform, client, 'f'.repeat(64));
+      assert.equal(unknownCode.status, 400);
+      assert.equal(unknownCode.body.errorCode, 'INVALID_CODE');
+      const noToken = await details(platform, undefined);
+      assert.equal(noToken.status, 401);
+      assert.equal(noToken.body.errorCode, 'TOKEN_MISSING');
+      assert.match(noToken.headers.get('www-authenticate') ?? '', /^Bearer/);
+    });
+
+    it('never redirects to an unknown client or an unregistered redirect URI: it shows an error page', async () => {
+      const cases: Record<string, string | undefined>[] = [
+        { client_id: 'no-such-client', redirect_uri: client.redirectUri },
+        { client_id: CLIENT_ID, redirect_uri: 'https://evil.example/steal' },
+        { client_id: CLIENT_ID, redirect_uri: `${client.redirectUri}/` },
+        { client_id: CLIENT_ID, redirect_uri: undefined },
+        { client_id: undefined, redirect_uri: client.redirectUri },
+      ];
+      for (const params of cases) {
+        const answer = await get(authorizeUrl(platform, { response_type: 'code', scope: 'kyc', state: 's1', ...params }));
+        assert.equal(answer.status, 400, JSON.stringify(params));
+        assert.equal(answer.headers.get('location'), null, 'no redirect');
+        assert.match(answer.headers.get('content-type') ?? '', /^text\/html/);
+        const body = await answer.text();
+        assert.ok(!body.includes('evil.example'), 'the unregistered URI is not echoed');
+      }
+      const repeated = await get(`${authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, scope: 'kyc', state: 's1' })}&redirect_uri=${encodeURIComponent(client.redirectUri)}&redirect_uri=${encodeURIComponent(client.redirectUri)}`);
+      assert.equal(repeated.status, 400);
+    });
+
+    it('sends the other request errors back to the redirect URI with the state (RFC 6749 §4.1.2.1)', async () => {
+      const errorOf = async (params: Record<string, string | undefined>) => {
+        const url = new URL(location(await get(authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, scope: 'kyc', state: 'st-9', ...params }))));
+        assert.equal(`${url.origin}${url.pathname}`, client.redirectUri);
+        return { error: url.searchParams.get('error'), state: url.searchParams.get('state'), description: url.searchParams.get('error_description') };
+      };
+      assert.deepEqual(await errorOf({ state: undefined }), { error: 'invalid_request', state: null, description: 'state is required' });
+      assert.deepEqual(await errorOf({ scope: 'openid' }), { error: 'invalid_scope', state: 'st-9', description: 'the only supported scope is kyc' });
+      assert.deepEqual(await errorOf({ response_type: 'token' }), { error: 'unsupported_response_type', state: 'st-9', description: 'only response_type=code is supported' });
+      assert.equal((await errorOf({ response_type: undefined })).error, 'invalid_request');
+      assert.equal((await errorOf({ back_url: 'javascript:alert(1)' })).error, 'invalid_request');
+      assert.equal((await errorOf({ back_url: 'http://shop.example.com/' })).error, 'invalid_request');
+
+      const plain = await kycClient(platform, `${app.origin}/plain`, 'plain-oauth-client', false);
+      const url = new URL(location(await get(authorizeUrl(platform, { response_type: 'code', client_id: 'plain-oauth-client', redirect_uri: plain.redirectUri, scope: 'kyc', state: 's' }))));
+      assert.equal(url.searchParams.get('error'), 'unauthorized_client', 'a client without Web KYC is refused');
+    });
+
+    it('accepts the request without a scope (kyc is the default) and the seed\'s `back` spelling of back_url', async () => {
+      const answer = await get(authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, state: 's', back: 'https://shop.example.com/' }));
+      const intro = location(answer);
+      const page = await (await get(`${platform.url}${intro}`, answer.headers.get('set-cookie')!.split(';')[0])).text();
+      assert.match(page, /<a class="back" href="https:\/\/shop.example.com\/" rel="noreferrer">Back to shop.example.com<\/a>/);
+    });
+
+    it('sends a failed verification back with access_denied, its reason code and the state', async () => {
+      const flow = await startVerification(platform, client);
+      const back = await sandboxSteps(platform, flow.verificationId, { face: 'selfie-liveness-fail' });
+      const url = new URL(location(await get(`${platform.url}${back}`, flow.cookie)));
+      assert.equal(url.searchParams.get('error'), 'access_denied');
+      assert.equal(url.searchParams.get('error_description'), 'liveness_failed');
+      assert.equal(url.searchParams.get('state'), 'st-123');
+      assert.equal(url.searchParams.get('code'), null);
+
+      const expired = await startVerification(platform, client);
+      const after = new URL(location(await get(`${platform.url}${await sandboxSteps(platform, expired.verificationId, { sample: 'expired' })}`, expired.cookie)));
+      assert.equal(after.searchParams.get('error_description'), 'document_expired');
+    });
+
+    it('lets the person cancel on the introduction page', async () => {
+      const answer = await get(authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, scope: 'kyc', state: 'st-c' }));
+      const intro = location(answer);
+      const cookie = answer.headers.get('set-cookie')!.split(';')[0]!;
+      const csrf = csrfOf(await (await get(`${platform.url}${intro}`, cookie)).text());
+      const url = new URL(location(await postForm(`${platform.url}${intro}/cancel`, { csrf }, cookie)));
+      assert.deepEqual([url.searchParams.get('error'), url.searchParams.get('error_description'), url.searchParams.get('state')], ['access_denied', 'cancelled_by_person', 'st-c']);
+    });
+
+    it('shows a waiting page that refreshes itself while the result is pending', async () => {
+      const flow = await startVerification(platform, client);
+      const waiting = await get(`${platform.url}/web-kyc/flows/${flow.flowId}/continue`, flow.cookie);
+      assert.equal(waiting.status, 200);
+      const page = await waiting.text();
+      assert.match(page, /<meta http-equiv="refresh" content="2">/);
+      assert.match(page, /Checking your document/);
+    });
+
+    it('continues a flow only in the browser that started it', async () => {
+      const flow = await startVerification(platform, client);
+      await sandboxSteps(platform, flow.verificationId);
+      const elsewhere = await get(`${platform.url}/web-kyc/flows/${flow.flowId}/continue`);
+      assert.equal(elsewhere.status, 403);
+      assert.equal(elsewhere.headers.get('location'), null);
+      const forged = await get(`${platform.url}/web-kyc/flows/${flow.flowId}/continue`, 'idflow_wkyc=forged');
+      assert.equal(forged.status, 403);
+    });
+
+    it('converts other PNG captures (with transparency, odd sizes) into JPEGs that decode to the same picture', async () => {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      // A PNG as a browser would make one: RGBA, 8 bits, a size that is not a multiple of 8.
+      const pngBase64 = await page.evaluate(() => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 203;
+        canvas.height = 131;
+        const context = canvas.getContext('2d')!;
+        const gradient = context.createLinearGradient(0, 0, 203, 131);
+        gradient.addColorStop(0, '#1d4ed8');
+        gradient.addColorStop(1, '#f29e2e');
+        context.fillStyle = gradient;
+        context.fillRect(0, 0, 203, 100);
+        context.fillStyle = 'rgba(180, 35, 24, 0.5)';
+        context.fillRect(20, 60, 150, 60);
+        return canvas.toDataURL('image/png').split(',')[1]!;
+      });
+      const png = Buffer.from(pngBase64, 'base64');
+      const jpeg = asJpeg(png);
+      assert.ok(jpeg.subarray(0, 3).equals(JPEG));
+      const compared = await compareImages(page, jpeg, png);
+      assert.deepEqual([compared.width, compared.height], [203, 131]);
+      assert.ok(compared.meanDifference < 4, `mean difference ${compared.meanDifference}`);
+      const already = Buffer.concat([JPEG, Buffer.from('rest')]);
+      assert.equal(asJpeg(already), already, 'a JPEG passes through untouched');
+    });
+
+    it('publishes the endpoints in /openapi.json under the authenteq-webkyc tag', async () => {
+      const spec = (await (await fetch(`${platform.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { tags?: string[] }>> };
+      for (const [path, method] of [['/authorize', 'get'], ['/v2/web-kyc/token', 'post'], ['/v2/web-kyc/details', 'get']] as const) {
+        assert.deepEqual(spec.paths[path]?.[method]?.tags, ['authenteq-webkyc'], `${method} ${path}`);
+      }
+    });
+  });
+
+  describe(`Web KYC lifetimes and purge (${backend})`, () => {
+    const clock = new ManualClock(new Date('2030-03-01T10:00:00Z'));
+    let platform: TestPlatform;
+    let app: LoopbackApp;
+    let client: Client;
+
+    before(async () => {
+      platform = await startPlatform(backend, { listen: true, clock });
+      app = await startLoopbackApp();
+      client = await kycClient(platform, `${app.origin}/cb`);
+    });
+    after(async () => {
+      await app?.close();
+      await platform?.close();
+    });
+
+    it('lets a code live 60 seconds', async () => {
+      const fresh = await verifiedCode(platform, client);
+      clock.advance(59_000);
+      assert.equal((await exchange(platform, client, fresh.code)).status, 200);
+
+      const stale = await verifiedCode(platform, client);
+      clock.advance(61_000);
+      const late = await exchange(platform, client, stale.code);
+      assert.equal(late.status, 400);
+      assert.equal(late.body.errorCode, 'INVALID_CODE');
+    });
+
+    it('lets a token read the details for 15 minutes, then purges the details, images and rows', async () => {
+      const { code, flowId, verificationId } = await verifiedCode(platform, client);
+      const { body } = await exchange(platform, client, code);
+      clock.advance(14 * 60_000 + 59_000);
+      assert.equal((await details(platform, body.token)).status, 200);
+      await purgeWebKyc(platform.services);
+      assert.equal(await count(platform, 'web_kyc_grants where flow_id = $1', [flowId]), 1, 'nothing of it is due before the 15 minutes are up');
+
+      clock.advance(2_000);
+      const expired = await details(platform, body.token);
+      assert.equal(expired.status, 401);
+      assert.equal(expired.body.errorCode, 'TOKEN_INVALID');
+
+      assert.ok((await purgeWebKyc(platform.services)) >= 1);
+      assert.equal(await count(platform, 'web_kyc_grants where flow_id = $1', [flowId]), 0, 'the token row is gone');
+      assert.equal(await count(platform, 'flows where id = $1', [flowId]), 0, 'the flow row is gone');
+      assert.equal(await count(platform, 'verification_images where verification_id = $1', [verificationId]), 0, 'the document images are gone');
+      assert.equal(await count(platform, 'verifications where id = $1 and document_sealed is not null', [verificationId]), 0, 'the document details are gone');
+      assert.equal((await platform.services.verification.get(verificationId))?.dataDeleted, true);
+    });
+
+    it('purges an unexchanged code with its details once the code has expired', async () => {
+      const { flowId, verificationId } = await verifiedCode(platform, client);
+      clock.advance(61_000);
+      assert.ok((await purgeWebKyc(platform.services)) >= 1);
+      assert.equal(await count(platform, 'web_kyc_grants where flow_id = $1', [flowId]), 0);
+      assert.equal(await count(platform, 'verification_images where verification_id = $1', [verificationId]), 0);
+    });
+
+    it('refuses http://localhost redirect URIs outside development', async () => {
+      const check = await checkAuthorizeRequest(
+        { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, scope: 'kyc', state: 's' },
+        (id) => platform.services.repos.clients.findById(id),
+        { allowInsecureLoopback: false },
+      );
+      assert.deepEqual(check, { kind: 'fatal', reason: 'redirect_uri_not_secure' });
+    });
+  });
+}
