@@ -146,15 +146,30 @@ for (const backend of await backends()) {
       assert.equal(view.state, 'created');
       assert.equal(await engine().images(verification.id).then((i) => Object.keys(i ?? {}).length), 0);
       // The same body, signed right, is accepted.
-      assert.equal((await webhook(body, { 'x-auth-client': fake.apiKey, 'x-hmac-signature': fake.sign(body) })).statusCode, 200);
+      const accepted = await webhook(body, { 'x-auth-client': fake.apiKey, 'x-hmac-signature': fake.sign(body) });
+      assert.equal(accepted.statusCode, 200);
+      assert.deepEqual(accepted.json(), { received: true });
       assert.equal((await engine().get(verification.id))!.state, 'verified');
     });
 
-    it('an unknown session is 404 once signed, a body that is not JSON is 400', async () => {
+    it('a signed webhook about a session idflow did not start is acknowledged and ignored; a body that is not JSON is 400', async () => {
       const unknown = JSON.stringify({ status: 'success', verification: { id: '00000000-0000-4000-8000-000000000000', status: 'approved' } });
-      assert.equal((await webhook(unknown, { 'x-auth-client': fake.apiKey, 'x-hmac-signature': fake.sign(unknown) })).statusCode, 404);
+      const acknowledged = await webhook(unknown, { 'x-auth-client': fake.apiKey, 'x-hmac-signature': fake.sign(unknown) });
+      assert.equal(acknowledged.statusCode, 200);
+      assert.deepEqual(acknowledged.json(), { received: false });
+      assert.equal((await webhook(unknown, { 'x-auth-client': fake.apiKey, 'x-hmac-signature': fake.sign('x') })).statusCode, 401);
       const junk = 'not json';
       assert.equal((await webhook(junk, { 'x-auth-client': fake.apiKey, 'x-hmac-signature': fake.sign(junk) })).statusCode, 400);
+    });
+
+    it('a second decision after the first (a review overriding it) is acknowledged; the first outcome stands', async () => {
+      const { verification } = await engine().start({ provider: 'veriff', returnTo: '/after' });
+      const session = [...fake.sessions.values()].find((s) => s.vendorData === verification.id)!;
+      assert.equal(await fake.decide(session.id, 'approved'), 200);
+      assert.equal(await fake.decide(session.id, 'declined', { reasonCode: 102 }), 200);
+      const view = (await engine().get(verification.id))!;
+      assert.equal(view.state, 'verified');
+      assert.deepEqual(view.reasons, []);
     });
 
     it('falls back to polling the decision when the webhook was missed', async () => {

@@ -223,7 +223,10 @@ export class VerificationEngine {
 
   /** A step the provider reported; ignored once the verification has settled (vendors' events may arrive late). */
   async progress(id: string, step: 'started' | 'submitted'): Promise<VerificationView> {
-    return this.#change(id, (v) => (OPEN.has(v.state) && v.step !== step ? { to: 'in_progress', changes: { step }, event: 'verification.progress' } : undefined));
+    const now = this.#deps.clock.now();
+    return this.#change(id, (v) =>
+      OPEN.has(v.state) && v.step !== step && v.expiresAt > now ? { to: 'in_progress', changes: { step }, event: 'verification.progress' } : undefined,
+    );
   }
 
   /**
@@ -297,16 +300,31 @@ export class VerificationEngine {
 
   /**
    * A vendor's webhook: the adapter checks the signature and reads the body; nothing
-   * changes when it refuses. Returns the verification it concerned.
+   * changes when it refuses. Returns the verification it concerned, or undefined for a
+   * well-signed webhook about a session idflow did not start (another system sharing the
+   * vendor account): acknowledged, so the vendor stops retrying, and ignored.
    */
-  async handleWebhook(providerName: string, request: InboundRequest): Promise<VerificationView> {
+  async handleWebhook(providerName: string, request: InboundRequest): Promise<VerificationView | undefined> {
     const provider = this.providers.get(providerName);
     if (!provider?.parseWebhook) throw new AppError('not_found', 'No such webhook');
     const event = await provider.parseWebhook(request);
     const record = await this.#deps.repo.findByProviderRef(provider.name, event.providerRef);
-    if (!record) throw new AppError('not_found', 'No verification has this session');
-    if (event.result) return this.settle(record.id, event.result);
-    if (event.progress) return this.progress(record.id, event.progress);
+    if (!record) {
+      this.#deps.logger.warn({ provider: provider.name }, 'webhook for a session idflow did not start; ignored');
+      return undefined;
+    }
+    try {
+      if (event.result) return await this.settle(record.id, event.result);
+      if (event.progress) return await this.progress(record.id, event.progress);
+    } catch (error) {
+      // Already over (a second decision after a review, or a result after the expiry):
+      // the first outcome stands; acknowledging stops the vendor's retries.
+      if (isAppError(error) && (error.code === 'invalid_transition' || error.code === 'flow_expired')) {
+        this.#deps.logger.warn({ verificationId: record.id, provider: provider.name, code: error.code }, 'late webhook ignored');
+        return this.refresh(record.id);
+      }
+      throw error;
+    }
     return this.#view(record);
   }
 

@@ -78,8 +78,8 @@ export async function registerVerificationRoutes(app: FastifyInstance, services:
       },
     }, async (request: FastifyRequest<{ Params: { provider: string } }>) => {
       const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      await engine.handleWebhook(request.params.provider, { headers: request.headers, rawBody });
-      return { received: true };
+      const view = await engine.handleWebhook(request.params.provider, { headers: request.headers, rawBody });
+      return { received: view !== undefined };
     });
   });
 
