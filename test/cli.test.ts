@@ -1,0 +1,457 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { AppError } from '../src/kernel/errors.ts';
+import { secretMatches } from '../src/kernel/secrets.ts';
+import { Keyring } from '../src/kernel/sealing.ts';
+import { applyImport, importFile } from '../src/provisioning/import-file.ts';
+import { backends, POSTGRES_URL, startPlatform, type TestPlatform } from './support/platform.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin/idflow.mjs');
+const migrations = async () => (await readdir(join(ROOT, 'src/storage/migrations'))).filter((f) => f.endsWith('.sql')).sort();
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Environment of every spawned command: a clean one, so nothing from the caller's shell
+ * (DATABASE_URL, IDFLOW_*) leaks in.
+ */
+const baseEnv = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' });
+
+/** Runs `idflow …` as a user would, on the Node this test runs on (24). */
+async function idflow(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Result> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [status] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { status, stdout, stderr };
+}
+
+/** Parses the single JSON document a `--json` command prints. */
+function json(result: Result): any {
+  assert.equal(result.status, 0, `exit ${result.status}: ${result.stderr}`);
+  const lines = result.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `one line of JSON expected, got: ${result.stdout}`);
+  return JSON.parse(lines[0]!);
+}
+
+function assertNoStackTrace(text: string): void {
+  assert.ok(!/\n\s+at .+:\d+/.test(text), `a stack trace was printed:\n${text}`);
+}
+
+/** A fresh PostgreSQL database, as an operator would point DATABASE_URL at. */
+async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `idflow_cli_${randomBytes(6).toString('hex')}`;
+  const adminUrl = new URL(POSTGRES_URL);
+  adminUrl.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: adminUrl.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl.toString() });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+interface Target {
+  name: 'pglite' | 'postgres';
+  env: Record<string, string>;
+  /** PostgreSQL only: a direct look at the tables, to check what the commands did. */
+  sql?: (text: string, params?: unknown[]) => Promise<Record<string, any>[]>;
+  cleanup(): Promise<void>;
+}
+
+async function pgliteTarget(): Promise<Target> {
+  // One data folder for the whole file: the first open of a new one costs seconds.
+  const dir = await mkdtemp(join(tmpdir(), 'idflow-cli-'));
+  return { name: 'pglite', env: { IDFLOW_DATA_DIR: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function postgresTarget(): Promise<Target> {
+  const dir = await mkdtemp(join(tmpdir(), 'idflow-cli-pg-'));
+  const database = await createDatabase();
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  return {
+    name: 'postgres',
+    env: { DATABASE_URL: database.url, IDFLOW_SEALING_KEYS: Keyring.generateText('cli'), IDFLOW_DATA_DIR: dir },
+    sql: async (text, params) => (await client.query(text, params)).rows,
+    async cleanup() {
+      await client.end();
+      await database.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const targets: Array<() => Promise<Target>> = [pgliteTarget];
+if ((await backends()).includes('postgres')) targets.push(postgresTarget);
+
+for (const makeTarget of targets) {
+  describe(`idflow commands (${makeTarget === pgliteTarget ? 'embedded PGlite' : 'PostgreSQL via DATABASE_URL'})`, () => {
+    let target: Target;
+    let confidential: Record<string, any>;
+    const run = (...args: string[]) => idflow(args, target.env);
+
+    before(async () => {
+      target = await makeTarget();
+    });
+    after(() => target.cleanup());
+
+    it('migrate applies every migration to a new database, then nothing', async () => {
+      const MIGRATIONS = await migrations();
+      const first = await run('migrate');
+      assert.equal(first.status, 0, first.stderr);
+      assert.equal(first.stdout, `applied: ${MIGRATIONS.join(', ')}\n`);
+      const second = await run('migrate');
+      assert.equal(second.status, 0, second.stderr);
+      assert.equal(second.stdout, 'the schema is up to date\n');
+      if (target.sql) {
+        const rows = await target.sql('select name from schema_migrations order by name');
+        assert.deepEqual(rows.map((r) => r.name), MIGRATIONS);
+      }
+    });
+
+    it('client create prints the new client, with its secret once', async () => {
+      confidential = json(
+        await run('client', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--grant-types', 'authorization_code,refresh_token', '--scope', 'openid email', '--json'),
+      );
+      assert.equal(typeof confidential.client_id, 'string');
+      assert.ok(confidential.client_id.length >= 16);
+      assert.match(confidential.client_secret, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal(confidential.name, 'X');
+      assert.deepEqual(confidential.redirect_uris, ['https://a.example/cb']);
+      assert.deepEqual(confidential.grant_types, ['authorization_code', 'refresh_token']);
+      assert.equal(confidential.scope, 'openid email');
+      assert.equal(confidential.token_endpoint_auth_method, 'client_secret_basic');
+      if (target.sql) {
+        const [row] = await target.sql('select secret_hash from clients where client_id = $1', [confidential.client_id]);
+        assert.ok(row && secretMatches(confidential.client_secret, row.secret_hash), 'only the hash of the shown secret is stored');
+      }
+    });
+
+    it('client create --public makes a client without a secret', async () => {
+      const app = json(await run('client', 'create', '--name', 'Mobile', '--client-id', 'mobile-app', '--redirect-uri', 'com.example.app:/cb', '--public', '--json'));
+      assert.equal(app.client_id, 'mobile-app');
+      assert.equal(app.client_secret, undefined);
+      assert.equal(app.token_endpoint_auth_method, 'none');
+      assert.deepEqual(app.grant_types, ['authorization_code', 'refresh_token']);
+    });
+
+    it('client create refuses a bad redirect URI with a clear message', async () => {
+      const result = await run('client', 'create', '--name', 'Bad', '--redirect-uri', 'http://a.example/cb', '--redirect-uri', 'not a uri', '--json');
+      assert.equal(result.status, 1);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /idflow: The client is not valid/);
+      assert.match(result.stderr, /\/redirect_uris\/0: must use https/);
+      assert.match(result.stderr, /\/redirect_uris\/1: must be an absolute URI/);
+      assertNoStackTrace(result.stderr);
+    });
+
+    it('client list shows the clients, without secrets', async () => {
+      const list = json(await run('client', 'list', '--json')) as Record<string, any>[];
+      assert.deepEqual(list.map((c) => c.client_id).sort(), [confidential.client_id, 'mobile-app'].sort());
+      assert.ok(list.every((c) => !('client_secret' in c) && !('secret_hash' in c)));
+      assert.equal(list.find((c) => c.client_id === 'mobile-app')?.name, 'Mobile');
+    });
+
+    it('client delete removes the client', async () => {
+      const result = await run('client', 'delete', 'mobile-app');
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout, 'deleted client mobile-app\n');
+      // On PostgreSQL a look at the table is enough; the embedded database asks the command again.
+      const remaining = target.sql
+        ? (await target.sql('select client_id from clients')).map((r) => r.client_id)
+        : (json(await run('client', 'list', '--json')) as Record<string, any>[]).map((c) => c.client_id);
+      assert.deepEqual(remaining, [confidential.client_id]);
+    });
+
+    it('user create prints the new user id', async () => {
+      const user = json(await run('user', 'create', '--email', 'Ada@Example.com', '--password', 'correct horse battery staple', '--json'));
+      assert.match(user.user_id, /^usr:/);
+      assert.match(user.user_id.slice(4), UUID);
+      assert.equal(user.email, 'ada@example.com');
+      assert.equal(user.password, undefined);
+      if (target.sql) {
+        const rows = await target.sql('select u::text as line from users u');
+        assert.equal(rows.length, 1);
+        assert.ok(!rows[0]!.line.includes('ada@example.com'), 'the email is sealed');
+        assert.equal(rows[0]!.line.split(',')[0], `(${user.user_id.slice(4)}`);
+      }
+    });
+
+    it('user create refuses an invalid phone number with a message', async () => {
+      const result = await run('user', 'create', '--phone', '12345', '--json');
+      assert.equal(result.status, 1);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /idflow: The phone number is not a valid international number/);
+      assert.match(result.stderr, /\/phone: must be a valid phone number in international format/);
+      assertNoStackTrace(result.stderr);
+    });
+
+    it('keys rotate makes a new signing key active and prints its kid', async () => {
+      const result = await run('keys', 'rotate');
+      assert.equal(result.status, 0, result.stderr);
+      const match = /^new signing key ([A-Za-z0-9_-]{16}) /.exec(result.stdout);
+      assert.ok(match, result.stdout);
+      assert.match(result.stdout, /\b1 previous key\(s\)/);
+      if (target.sql) {
+        const rows = await target.sql('select kid, retired_at, publish_until from signing_keys order by created_at');
+        assert.equal(rows.length, 2);
+        assert.equal(rows[1]!.kid, match[1]);
+        assert.equal(rows[1]!.retired_at, null);
+        assert.ok(rows[0]!.retired_at instanceof Date, 'the previous key is retired');
+        assert.ok(rows[0]!.publish_until > new Date() && rows[0]!.publish_until > rows[0]!.retired_at, 'and stays published a while');
+      }
+    });
+  });
+}
+
+describe('idflow usage', () => {
+  it('an unknown command exits 2 with the usage', async () => {
+    const result = await idflow(['frobnicate'], { IDFLOW_DATA_DIR: join(tmpdir(), 'idflow-never-created') });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /unknown command "frobnicate"/);
+    assert.match(result.stderr, /Usage:\n\s+idflow start/);
+    assert.match(result.stderr, /idflow client create --name NAME/);
+    assert.equal(result.stdout, '');
+  });
+});
+
+describe('idflow start', () => {
+  let dir: string;
+  let child: ChildProcess | undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'idflow-start-'));
+  });
+  after(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Starts the server and waits until /readyz answers 200; returns what it printed so far. */
+  async function start(port: number, args: string[] = []) {
+    const issuer = `http://127.0.0.1:${port}`;
+    child = spawn(process.execPath, [BIN, 'start', ...args], {
+      cwd: ROOT,
+      env: { ...baseEnv(), PORT: String(port), HOST: '127.0.0.1', IDFLOW_ISSUER: issuer, IDFLOW_DATA_DIR: dir, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = { stdout: '', stderr: '' };
+    child.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (child.exitCode !== null) assert.fail(`idflow start exited ${child.exitCode}:\n${output.stdout}\n${output.stderr}`);
+      const status = await fetch(`${issuer}/readyz`).then((r) => r.status, () => 0);
+      if (status === 200) break;
+      if (Date.now() > deadline) assert.fail(`idflow start was not ready in time:\n${output.stdout}\n${output.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return { issuer, output, exited, process: child };
+  }
+
+  /** SIGTERM, as a process manager stops it; it must close cleanly within 10 s. */
+  async function stop(server: Awaited<ReturnType<typeof start>>) {
+    const started = Date.now();
+    server.process.kill('SIGTERM');
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, 10_000, 'timeout').unref());
+    const outcome = await Promise.race([server.exited, timeout]);
+    assert.notEqual(outcome, 'timeout', `did not exit within 10 s of SIGTERM:\n${server.output.stdout}`);
+    const [code, signal] = outcome as [number | null, NodeJS.Signals | null];
+    assert.equal(signal, null, 'it exits by itself, not killed by the signal');
+    assert.equal(code, 0, server.output.stderr);
+    assert.ok(Date.now() - started < 10_000);
+  }
+
+  it('serves OIDC on first start, prints the demo, and closes gracefully on SIGTERM', async () => {
+    const server = await start(await freePort());
+    const { issuer, output } = server;
+
+    const discovery = await fetch(`${issuer}/.well-known/openid-configuration`);
+    assert.equal(discovery.status, 200);
+    const document = (await discovery.json()) as Record<string, any>;
+    assert.equal(document.issuer, issuer);
+    assert.equal(document.authorization_endpoint, `${issuer}/oauth/authorize`);
+    assert.equal(document.token_endpoint, `${issuer}/oauth/token`);
+    assert.equal(document.jwks_uri, `${issuer}/oauth/jwks`);
+    assert.ok(document.id_token_signing_alg_values_supported.includes('ES256'));
+    const jwks = (await (await fetch(document.jwks_uri)).json()) as { keys: Record<string, unknown>[] };
+    assert.ok(jwks.keys.length >= 1);
+    assert.ok(jwks.keys.every((k) => !('d' in k)), 'no private key material in the JWKS');
+
+    const credentialsFile = join(dir, 'demo-credentials.json');
+    assert.equal((await stat(credentialsFile)).mode & 0o777, 0o600);
+    const credentials = JSON.parse(await readFile(credentialsFile, 'utf8'));
+    assert.equal(credentials.issuer, issuer);
+    assert.match(output.stdout, /First start: a demo is ready/);
+    assert.ok(output.stdout.includes(`client_id=demo-web client_secret=${credentials.web.client_secret}`), output.stdout);
+    assert.ok(output.stdout.includes(`username=demo@example.com password=${credentials.user.password}`));
+    assert.ok(output.stdout.includes(`${issuer}/.well-known/openid-configuration`));
+
+    // The printed credentials work: the demo mobile app signs the demo user in.
+    const token = await fetch(`${issuer}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'demo-mobile', username: credentials.user.email, password: credentials.user.password, scope: 'openid' }),
+    });
+    assert.equal(token.status, 200, await token.clone().text());
+    assert.equal(((await token.json()) as Record<string, unknown>).token_type, 'Bearer');
+
+    await stop(server);
+  });
+
+  it('on a later start prints no demo, applies --import, and keeps its data', async () => {
+    const importPath = join(dir, 'import.json');
+    await writeFile(importPath, JSON.stringify({ clients: [{ client_id: 'imported-app', name: 'Imported', redirect_uris: ['https://imported.example/cb'] }] }));
+    const server = await start(await freePort(), ['--import', importPath]);
+    assert.ok(!server.output.stdout.includes('First start'));
+    const logs = server.output.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, any>);
+    const applied = logs.find((l) => l.msg === 'import applied');
+    assert.deepEqual(applied?.clients, { created: 1, updated: 0 });
+    const credentials = JSON.parse(await readFile(join(dir, 'demo-credentials.json'), 'utf8'));
+    const token = await fetch(`${server.issuer}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'demo-mobile', username: credentials.user.email, password: credentials.user.password }),
+    });
+    assert.equal(token.status, 200, 'the demo user survived the restart');
+    await stop(server);
+  });
+});
+
+for (const backend of await backends()) {
+  describe(`import file (${backend})`, () => {
+    let platform: TestPlatform;
+    let dir: string;
+    const pinnedSecret = 'pinned-secret-for-shop-web-0123456789';
+    const document = {
+      clients: [
+        {
+          client_id: 'shop-web',
+          name: 'Shop',
+          redirect_uris: ['https://shop.example/cb'],
+          grant_types: ['authorization_code', 'refresh_token'],
+          scope: 'openid email',
+          client_secret: pinnedSecret,
+        },
+        { client_id: 'shop-app', name: 'Shop App', redirect_uris: ['com.shop.app:/cb'], grant_types: ['authorization_code', 'password', 'refresh_token'], scope: 'openid', public: true },
+      ],
+      users: [{ email: 'Ada@Example.com', password: 'correct horse battery staple' }, { phone: '+1 415 555 2671' }],
+    };
+
+    before(async () => {
+      platform = await startPlatform(backend);
+      dir = await mkdtemp(join(tmpdir(), 'idflow-import-'));
+    });
+    after(async () => {
+      await platform.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('creates the clients and users of a file', async () => {
+      const path = join(dir, 'idflow.json');
+      await writeFile(path, JSON.stringify(document));
+      const summary = await importFile(platform.services, path);
+      assert.deepEqual(summary, { clients: { created: 2, updated: 0 }, users: { created: 2, updated: 0 } });
+      const web = await platform.services.clients.find('shop-web');
+      assert.ok(web && secretMatches(pinnedSecret, web.secretHash!));
+      assert.equal(web.metadata.scope, 'openid email');
+      assert.equal((await platform.services.clients.find('shop-app'))?.metadata.token_endpoint_auth_method, 'none');
+      const ada = await platform.services.repos.users.findByEmail('ada@example.com');
+      assert.ok(ada?.passwordHash);
+      assert.ok(await platform.services.repos.users.findByPhone('+14155552671'));
+    });
+
+    it('applied again, updates what is there instead of duplicating it', async () => {
+      const before = {
+        clients: await platform.services.clients.list(),
+        ada: await platform.services.repos.users.findByEmail('ada@example.com'),
+      };
+      const summary = await applyImport(platform.services, document);
+      assert.deepEqual(summary, { clients: { created: 0, updated: 2 }, users: { created: 0, updated: 2 } });
+      const clients = await platform.services.clients.list();
+      assert.deepEqual(clients.map((c) => c.clientId), before.clients.map((c) => c.clientId));
+      assert.deepEqual(clients.map((c) => c.secretHash), before.clients.map((c) => c.secretHash), 'secrets are unchanged');
+      assert.equal(await platform.services.repos.users.count(), 2);
+      const ada = await platform.services.repos.users.findByEmail('ada@example.com');
+      assert.equal(ada?.id, before.ada?.id);
+      assert.equal(ada?.passwordHash, before.ada?.passwordHash, 'the same password is not rehashed');
+
+      const changed = structuredClone(document);
+      changed.clients[0]!.scope = 'openid email phone';
+      delete (changed.clients[0] as { client_secret?: string }).client_secret;
+      changed.users[0]!.password = 'a brand new passphrase';
+      await applyImport(platform.services, changed);
+      const web = await platform.services.clients.find('shop-web');
+      assert.equal(web?.metadata.scope, 'openid email phone');
+      assert.ok(secretMatches(pinnedSecret, web!.secretHash!), 'an entry without a secret keeps the one it had');
+      const signedIn = await platform.services.signIn.verify('ada@example.com', 'a brand new passphrase', '127.0.0.1');
+      assert.equal(signedIn.id, ada?.id);
+    });
+
+    it('names the entry and field of every error', async () => {
+      const bad = structuredClone(document) as { clients: Record<string, unknown>[]; users: Record<string, unknown>[] };
+      bad.clients[1]!.redirect_uris = ['http://shop.example/cb'];
+      await assert.rejects(applyImport(platform.services, bad), (error: unknown) => {
+        assert.ok(error instanceof AppError);
+        assert.equal(error.code, 'validation_failed');
+        assert.match(error.publicMessage, /^clients\[1\]\.redirect_uris\.0: must use https$/);
+        return true;
+      });
+      await assert.rejects(applyImport(platform.services, { clients: [{ name: 'no id' }] }), /clients\[0\]\.client_id: is required/);
+      await assert.rejects(applyImport(platform.services, { users: [{ email: 'ok@example.com' }, { phone: '12345' }] }), /users\[1\]\.phone: must be a valid phone number/);
+      await assert.rejects(applyImport(platform.services, { users: [{ email: 'short@example.com', password: 'short' }] }), /users\[0\]\.password: must be at least 8 characters/);
+      await assert.rejects(applyImport(platform.services, { clients: {} }), /"clients" must be an array/);
+      await assert.rejects(applyImport(platform.services, []), /must hold a JSON object/);
+      const notJson = join(dir, 'broken.json');
+      await writeFile(notJson, '{ "clients": [ ');
+      await assert.rejects(importFile(platform.services, notJson), (error: unknown) => error instanceof AppError && /cannot be read as JSON/.test(error.publicMessage));
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
