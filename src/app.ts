@@ -51,6 +51,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   mountOAuth(app, services.oauth);
   registerInteractionRoutes(app, services);
   registerVaultRegAuth(app, services);
+  registerVerifiedOneClick(app, services);
   registerAuthenteqWebKyc(app, services);
   registerVerifiedOneClick(app, services);
   registerSmsOutbox(app, services);

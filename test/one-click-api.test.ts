@@ -2,6 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/kernel/clock.ts';
 import { isOneClickError } from '../src/one-click/errors.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildApp } from '../src/app.ts';
+import { openPlatform } from '../src/bootstrap.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createLogger } from '../src/kernel/logger.ts';
 import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -603,6 +613,66 @@ for (const backend of await backends()) {
       assert.ok(doc.paths['/1-click/{uuid}'].patch.requestBody);
     });
 
+    it('texts the code itself when the brand opts in (never to sandbox test numbers), within the send limits', async () => {
+      await brand('sms-semi', 'semi_hosted', 'sandbox', { sendSms: true, displayName: 'Hooli' });
+      await brand('sms-hosted', 'hosted', 'sandbox', { sendSms: true, displayName: 'Hooli' });
+      const outbox = platform.services.smsOutbox!;
+      const phone = freshPhone();
+      const post = await call(platform, 'POST', '/1-click', keys['sms-semi'], { phone });
+      assert.deepEqual(outbox.messagesFor(phone).map((m) => m.text), [`Enter this code to verify for Hooli: ${post.body.code}`]);
+      await call(platform, 'GET', `/1-click/${post.body.uuid}?code=${post.body.code}`, keys['sms-semi']);
+      const hosted = await call(platform, 'POST', '/1-click', keys['sms-hosted'], { phone });
+      assert.equal(outbox.messagesFor(phone).at(-1)!.text, `Enter this code to verify for Hooli: ${hosted.body.code}\n${hosted.body.url}&code=${hosted.body.code}`);
+      await call(platform, 'POST', '/1-click', keys['sms-semi'], { phone: RICHARD });
+      assert.equal(outbox.messagesFor(RICHARD).length, 0, 'test numbers do not exist');
+      // The per-phone limit (3 per 10 minutes by default) ends the request and frees the phone.
+      const third = await call(platform, 'POST', '/1-click', keys['sms-semi'], { phone });
+      await call(platform, 'GET', `/1-click/${third.body.uuid}?code=${third.body.code}`, keys['sms-semi']);
+      const limited = await call(platform, 'POST', '/1-click', keys['sms-semi'], { phone });
+      assertOce(limited, 429, 'OCE001');
+      assert.ok(Number(limited.headers['retry-after']) > 0);
+      assert.equal(outbox.messagesFor(phone).length, 3);
+    });
+
+    it('imports 1-Click brands and their API keys from the declarative file, idempotently', async () => {
+      const { applyImport } = await import('../src/provisioning/import-file.ts');
+      const apiKey = 'imported-key-0123456789abcdefghijklmnopqrstuvwxyz';
+      const doc = {
+        clients: [
+          {
+            client_id: 'imported-brand',
+            name: 'Imported Brand',
+            integration: 'non_hosted',
+            environment: 'sandbox',
+            default_redirect_url: 'https://imported.example/done',
+            one_click: { title: 'Apply', display_name: 'Imported', send_sms: false, default_credential_requests: [{ type: 'BirthDateCredential', mandatory: 'yes' }] },
+            api_keys: [apiKey],
+          },
+        ],
+      };
+      await applyImport(platform.services, doc);
+      await applyImport(platform.services, doc);
+      assert.equal((await platform.services.apiKeys.list('imported-brand')).length, 1);
+      const client = await platform.services.clients.find('imported-brand');
+      assert.deepEqual(client!.metadata.one_click, {
+        integration: 'non_hosted',
+        environment: 'sandbox',
+        default_redirect_url: 'https://imported.example/done',
+        title: 'Apply',
+        display_name: 'Imported',
+        default_credential_requests: [{ type: 'BirthDateCredential', mandatory: 'yes' }],
+        send_sms: false,
+      });
+      assert.deepEqual(client!.metadata.grant_types, [], 'an API-only brand has no OAuth grant');
+      const post = await call(platform, 'POST', '/1-click', apiKey, { phone: RICHARD });
+      assert.deepEqual(post.body.identity.credentials, { birthDate: '1989-08-01' }, 'the brand default credential requests apply');
+      await assert.rejects(
+        applyImport(platform.services, { clients: [{ client_id: 'bad-brand', integration: 'fully_hosted', one_click: { default_credential_requests: [{ type: 'nope' }] } }] }),
+        (e: any) => /integration/.test(e.message) && /default_credential_requests/.test(e.message),
+      );
+      await assert.rejects(applyImport(platform.services, { clients: [{ client_id: 'short-key', integration: 'hosted', api_keys: ['short'] }] }), /api_keys: each key must be 32-256 characters/);
+    });
+
     it('answers under /v2 too, the same way', async () => {
       const post = await call(platform, 'POST', '/v2/1-click', keys['hooli-non'], { phone: '+12225550004' });
       assert.equal(post.status, 201);
@@ -611,6 +681,64 @@ for (const backend of await backends()) {
     });
   });
 }
+
+describe('idflow client commands for 1-Click brands and API keys', () => {
+  let dir: string;
+  const ROOT = fileURLToPath(new URL('..', import.meta.url));
+  const idflow = async (...args: string[]) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/idflow.mjs'), ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', IDFLOW_DATA_DIR: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c));
+    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    const [status] = (await once(child, 'close')) as [number];
+    return { status, stdout, stderr };
+  };
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'idflow-one-click-cli-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('create --integration … --api-key prints the key once; api-key create, list and revoke rotate it', async () => {
+    const created = await idflow('client', 'create', '--name', 'Hooli', '--client-id', 'hooli', '--integration', 'semi_hosted', '--environment', 'sandbox', '--default-redirect-url', 'https://hooli.example/cb', '--api-key', '--json');
+    assert.equal(created.status, 0, created.stderr);
+    const out = JSON.parse(created.stdout);
+    assert.match(out.api_key, /^[A-Za-z0-9+/]{43}=$/);
+    assert.deepEqual(out.one_click, { integration: 'semi_hosted', environment: 'sandbox', default_redirect_url: 'https://hooli.example/cb', title: 'Signup', send_sms: false });
+    const second = await idflow('client', 'api-key', 'create', 'hooli', '--json');
+    assert.equal(second.status, 0, second.stderr);
+    const secondKey = JSON.parse(second.stdout);
+    const listed = await idflow('client', 'api-key', 'list', 'hooli', '--json');
+    const keys = JSON.parse(listed.stdout);
+    assert.equal(keys.length, 2);
+    assert.ok(!listed.stdout.includes(out.api_key) && !listed.stdout.includes(secondKey.api_key), 'a listing never shows keys');
+    const revoked = await idflow('client', 'api-key', 'revoke', 'hooli', keys[0].id);
+    assert.equal(revoked.status, 0, revoked.stderr);
+    const bad = await idflow('client', 'create', '--name', 'Bad', '--integration', 'fully_hosted');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /integration/);
+    const usage = await idflow('client', 'api-key', 'revoke', 'hooli');
+    assert.equal(usage.status, 2);
+
+    // The keys work (or not) against the server built on the same data folder.
+    const services = await openPlatform(loadConfig({ IDFLOW_DATA_DIR: dir, LOG_LEVEL: 'silent' }), createLogger('silent'));
+    const app = await buildApp(services);
+    try {
+      const post = (key: string) => app.inject({ method: 'POST', url: '/1-click', headers: { authorization: key, 'content-type': 'application/json' }, payload: JSON.stringify({ phone: RICHARD }) });
+      assert.equal((await post(out.api_key)).statusCode, 401, 'the revoked first key');
+      const ok = await post(secondKey.api_key);
+      assert.equal(ok.statusCode, 201);
+      assert.equal(ok.json().code, '111111');
+    } finally {
+      await app.close();
+      await services.db.close();
+    }
+  });
+});
 
 /** Each metadata tree has the credentials' keys, array lengths and nesting. */
 function assertMirrors(values: unknown, meta: unknown, name: string): void {

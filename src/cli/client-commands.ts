@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { WithPlatform } from './main.ts';
+import { parseWebKycSettings, saveWebKycSettings } from '../kyc/web-kyc-settings.ts';
 
 export async function clientCommand(args: string[], withPlatform: WithPlatform): Promise<number> {
   const [sub, ...rest] = args;
@@ -20,6 +21,8 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
           environment: { type: 'string' },
           'default-redirect-url': { type: 'string' },
           'api-key': { type: 'boolean' },
+          'web-kyc': { type: 'boolean' },
+          'web-kyc-provider': { type: 'string' },
           json: { type: 'boolean' },
         },
       });
@@ -27,9 +30,10 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
         values.integration !== undefined || values.environment !== undefined || values['default-redirect-url'] !== undefined
           ? { integration: values.integration, environment: values.environment, defaultRedirectUrl: values['default-redirect-url'] }
           : undefined;
+      const webKyc = values['web-kyc'] ? parseWebKycSettings(values['web-kyc-provider'] ?? true) : undefined;
       return withPlatform(async (s) => {
         const ttl = values['access-token-ttl'];
-        const { client, secret } = await s.clients.save({
+        const { client: saved, secret } = await s.clients.save({
           clientId: values['client-id'],
           name: values.name ?? '',
           redirectUris: values['redirect-uri'],
@@ -40,6 +44,7 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
           accessTokenTtl: ttl === undefined ? undefined : Number(ttl),
           oneClick,
         });
+        const client = webKyc ? await saveWebKycSettings(s.repos.clients, saved.clientId, webKyc) : saved;
         const apiKey = values['api-key'] ? (await s.apiKeys.create(client.clientId)).key : undefined;
         const out = {
           client_id: client.clientId,

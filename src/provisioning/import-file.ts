@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { AppError, isAppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
+import { parseWebKycSettings, saveWebKycSettings } from '../kyc/web-kyc-settings.ts';
 import type { OneClickBrandInput } from '../clients/one-click-brand.ts';
 
 /**
@@ -15,7 +16,9 @@ import type { OneClickBrandInput } from '../clients/one-click-brand.ts';
  *                 // 1-Click brands:
  *                 "integration": "hosted|semi_hosted|non_hosted", "environment": "sandbox|production",
  *                 "default_redirect_url", "one_click": { "title", "display_name",
- *                 "default_credential_requests", "send_sms" }, "api_keys": ["<key>", …] }],
+ *                 "default_credential_requests", "send_sms" }, "api_keys": ["<key>", …],
+ *                 // Web KYC (Authenteq-compatible): true, a provider name, or {"enabled", "provider"}
+ *                 "web_kyc": { "enabled": true, "provider": "sandbox" } }],
  *   "users":   [{ "email", "phone", "password" }]
  * }
  */
@@ -59,6 +62,7 @@ export async function applyImport(services: Services, document: unknown): Promis
       });
       // Keys named here are made live (idempotent); keys made elsewhere are left alone.
       for (const key of strings(c.api_keys) ?? []) await services.apiKeys.ensure(c.client_id, key);
+      if (c.web_kyc !== undefined) await saveWebKycSettings(services.repos.clients, c.client_id, parseWebKycSettings(c.web_kyc));
       summary.clients[created ? 'created' : 'updated'] += 1;
     });
   }
