@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ManualClock } from '../src/kernel/clock.ts';
+import { applyImport } from '../src/provisioning/import-file.ts';
 import { purgeWebKyc } from '../src/kyc/index.ts';
 import { checkAuthorizeRequest } from '../src/kyc/web-kyc-request.ts';
 import { saveWebKycSettings } from '../src/kyc/web-kyc-settings.ts';
@@ -150,6 +157,26 @@ async function compareImages(page: Page, jpeg: Buffer, reference: Buffer) {
     [jpeg.toString('base64'), reference.toString('base64')] as const,
   );
 }
+
+describe('Web KYC from the command line', () => {
+  it('creates a client with --web-kyc and purges due Web KYC data with idflow purge', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'idflow-web-kyc-cli-'));
+    const idflow = (args: string[]) =>
+      promisify(execFile)(process.execPath, [fileURLToPath(new URL('../bin/idflow.mjs', import.meta.url)), ...args], {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', IDFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+      });
+    try {
+      const created = await idflow(['client', 'create', '--name', 'CLI Shop', '--client-id', 'cli-shop', '--redirect-uri', 'https://shop.example.com/kyc', '--web-kyc', '--json']);
+      const client = JSON.parse(created.stdout) as Record<string, any>;
+      assert.deepEqual(client.web_kyc, { enabled: true, provider: 'sandbox' });
+      assert.equal(typeof client.client_secret, 'string');
+      const purged = await idflow(['purge']);
+      assert.match(purged.stdout, /deleted 0 finished Web KYC hand-overs/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 let browser: Browser;
 before(async () => {
@@ -508,6 +535,20 @@ for (const backend of await backends()) {
       assert.ok((await purgeWebKyc(platform.services)) >= 1);
       assert.equal(await count(platform, 'web_kyc_grants where flow_id = $1', [flowId]), 0);
       assert.equal(await count(platform, 'verification_images where verification_id = $1', [verificationId]), 0);
+    });
+
+    it('enables Web KYC from an import file, and refuses it for a public client', async () => {
+      await applyImport(platform.services, {
+        clients: [{ client_id: 'imported-shop', name: 'Imported Shop', redirect_uris: [`${app.origin}/imported`], grant_types: ['authorization_code'], web_kyc: { enabled: true, provider: 'sandbox' } }],
+      });
+      const imported = await platform.services.clients.find('imported-shop');
+      assert.deepEqual(imported?.metadata.web_kyc, { enabled: true, provider: 'sandbox' });
+      const answer = await get(authorizeUrl(platform, { response_type: 'code', client_id: 'imported-shop', redirect_uri: `${app.origin}/imported`, scope: 'kyc', state: 's' }));
+      assert.match(location(answer), FLOW_PAGE);
+      await assert.rejects(
+        applyImport(platform.services, { clients: [{ client_id: 'public-app', name: 'Public', public: true, redirect_uris: [`${app.origin}/p`], web_kyc: true }] }),
+        /secret/,
+      );
     });
 
     it('refuses http://localhost redirect URIs outside development', async () => {

@@ -9,6 +9,7 @@ import { DEFAULT_ACTIVATION_DELAY_SECONDS, rotateSigningKey } from '../oauth/sig
 import { ID_TOKEN_TTL } from '../oauth/engine.ts';
 import type { Services } from '../services.ts';
 import { startServer } from '../server.ts';
+import { purgeWebKyc } from '../kyc/index.ts';
 
 const USAGE = `idflow — identity platform
 
@@ -24,11 +25,12 @@ Usage:
                        [--scope "s1 s2"] [--public] [--access-token-ttl SECONDS] [--json]
   idflow client create … --integration hosted|semi_hosted|non_hosted [--environment sandbox|production]
                        [--default-redirect-url URL] [--api-key]      a 1-Click brand (and its first API key)
+  idflow client create … --web-kyc [--web-kyc-provider sandbox|veriff]   enable Web KYC (needs a secret and a redirect URI)
   idflow client list [--json]
   idflow client delete CLIENT_ID
   idflow client api-key create|list CLIENT_ID | revoke CLIENT_ID KEY_ID   1-Click API keys
   idflow user create (--email E | --phone P) [--email E] [--phone P] [--password W] [--json]
-  idflow purge                           delete expired tokens, codes and sessions now
+  idflow purge                           delete expired tokens, codes and sessions, and Web KYC data that is due
 
 Configuration comes from environment variables; see the README.`;
 
@@ -75,6 +77,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case 'purge':
         return await withPlatform(config, logger, async (s) => {
           process.stdout.write(`deleted ${await s.repos.payloads.purgeExpired(s.clock.now())} expired rows\n`);
+          process.stdout.write(`deleted ${await purgeWebKyc(s)} finished Web KYC hand-overs (details, images and rows)\n`);
         });
       case undefined:
       case 'help':
