@@ -17,6 +17,7 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
           scope: { type: 'string' },
           public: { type: 'boolean' },
           'access-token-ttl': { type: 'string' },
+          introspect: { type: 'boolean' },
           integration: { type: 'string' },
           environment: { type: 'string' },
           'default-redirect-url': { type: 'string' },
@@ -42,6 +43,7 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
           scope: values.scope,
           public: values.public,
           accessTokenTtl: ttl === undefined ? undefined : Number(ttl),
+          introspect: values.introspect,
           oneClick,
         });
         const client = webKyc ? await saveWebKycSettings(s.repos.clients, saved.clientId, webKyc) : saved;

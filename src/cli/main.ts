@@ -22,7 +22,8 @@ Usage:
   idflow keys sealing-key                print a new key for IDFLOW_SEALING_KEYS
   idflow client create --name NAME [--client-id ID] [--redirect-uri URI ...]
                        [--post-logout-redirect-uri URI ...] [--grant-types a,b,c]
-                       [--scope "s1 s2"] [--public] [--access-token-ttl SECONDS] [--json]
+                       [--scope "s1 s2"] [--public] [--access-token-ttl SECONDS]
+                       [--introspect] [--json]
   idflow client create … --integration hosted|semi_hosted|non_hosted [--environment sandbox|production]
                        [--default-redirect-url URL] [--api-key]      a 1-Click brand (and its first API key)
   idflow client create … --web-kyc [--web-kyc-provider sandbox|veriff]   enable Web KYC (needs a secret and a redirect URI)

@@ -12,7 +12,7 @@ import type { OneClickBrandInput } from '../clients/one-click-brand.ts';
  *
  * {
  *   "clients": [{ "client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types",
- *                 "scope", "public", "client_secret", "access_token_ttl",
+ *                 "scope", "public", "client_secret", "access_token_ttl", "introspect",
  *                 // 1-Click brands:
  *                 "integration": "hosted|semi_hosted|non_hosted", "environment": "sandbox|production",
  *                 "default_redirect_url", "one_click": { "title", "display_name",
@@ -58,6 +58,7 @@ export async function applyImport(services: Services, document: unknown): Promis
         public: c.public === true,
         secret: str(c.client_secret),
         accessTokenTtl: typeof c.access_token_ttl === 'number' ? c.access_token_ttl : undefined,
+        introspect: c.introspect === true,
         oneClick: oneClickOf(c),
       });
       // Keys named here are made live (idempotent); keys made elsewhere are left alone.
