@@ -7,6 +7,13 @@ import type { ClientsRepo } from '../storage/clients-repo.ts';
 import type { EventsRepo } from '../storage/events-repo.ts';
 
 const PREFIX_LENGTH = 8;
+/**
+ * A live key is remembered this long per node, so a busy API does not read the key and its
+ * client for every call. Revoking through this node forgets at once; another node (or the
+ * CLI's process) stops accepting a revoked key, or sees new brand settings, within this time.
+ */
+export const API_KEY_CACHE_SECONDS = 5;
+const CACHE_LIMIT = 10_000;
 /** A pinned key (import file) must be at least this long: a short key is a guessable key. */
 const MIN_PINNED_LENGTH = 32;
 
@@ -21,6 +28,7 @@ export class ApiKeyService {
   readonly #clients: ClientsRepo;
   readonly #events: EventsRepo;
   readonly #clock: Clock;
+  readonly #cache = new Map<string, { owner: ApiKeyOwner; until: number }>();
 
   constructor(keys: ApiKeysRepo, clients: ClientsRepo, events: EventsRepo, clock: Clock) {
     this.#keys = keys;
@@ -65,6 +73,7 @@ export class ApiKeyService {
   async revoke(clientId: string, idOrPrefix: string): Promise<ApiKeyRecord> {
     const now = this.#clock.now();
     const revoked = await this.#keys.revoke(clientId, idOrPrefix, now);
+    this.#cache.clear();
     if (revoked.length === 0) throw new AppError('not_found', `Client ${clientId} has no live API key ${idOrPrefix}`);
     if (revoked.length > 1) {
       // Two keys sharing a prefix is astronomically unlikely; refuse to guess rather than revoke both.
@@ -78,10 +87,25 @@ export class ApiKeyService {
   async authenticate(presented: string): Promise<ApiKeyOwner | undefined> {
     if (presented.length === 0 || presented.length > 256) return undefined;
     const hash = hashSecret(presented);
+    const now = this.#clock.now().getTime();
+    const cached = this.#cache.get(hash);
+    if (cached && cached.until > now) return cached.owner;
     const owner = await this.#keys.findOwner(hash);
     // The lookup is by hash already; the comparison keeps the rule "secrets are compared in
     // constant time" true even if the lookup ever changes.
-    return owner && constantTimeEqual(owner.keyHash, hash) ? owner : undefined;
+    if (!owner || !constantTimeEqual(owner.keyHash, hash)) {
+      this.#cache.delete(hash);
+      return undefined;
+    }
+    // Only live keys are remembered: unknown keys always go to the database.
+    if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(hash, { owner, until: now + API_KEY_CACHE_SECONDS * 1000 });
+    return owner;
+  }
+
+  /** Forgets remembered keys (after a client's settings change on this node). */
+  forgetCached(): void {
+    this.#cache.clear();
   }
 
   async #insert(clientId: string, key: string): Promise<ApiKeyRecord> {

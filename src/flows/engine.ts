@@ -53,13 +53,21 @@ export class FlowEngine {
       data: Data;
       context?: Record<string, unknown>;
       ttlSeconds?: number;
+      /**
+       * A state one allowed move away from the initial one, for a flow that is decided as it
+       * starts (e.g. a 1-Click request the operator verified itself): one write, not two.
+       */
+      state?: State;
     },
   ): Promise<Flow<Data, State>> {
+    if (input.state !== undefined && input.state !== definition.initial && !definition.transitions[definition.initial].includes(input.state)) {
+      throw new AppError('invalid_transition', `A ${definition.kind} cannot start in ${input.state}`);
+    }
     const now = this.#clock.now();
     const flow = await this.#flows.insert({
       id: randomUUID(),
       kind: definition.kind,
-      state: definition.initial,
+      state: input.state ?? definition.initial,
       clientId: input.clientId,
       userId: input.userId,
       subjectIndex: input.subjectIndex,
@@ -68,7 +76,8 @@ export class FlowEngine {
       expiresAt: new Date(now.getTime() + (input.ttlSeconds ?? definition.ttlSeconds) * 1000),
       now,
     });
-    await this.#events.record({ type: `${definition.kind}.created`, clientId: input.clientId, userId: input.userId, flowId: flow.id }, now);
+    const started = input.state !== undefined && input.state !== definition.initial ? { payload: { state: input.state } } : {};
+    await this.#events.record({ type: `${definition.kind}.created`, clientId: input.clientId, userId: input.userId, flowId: flow.id, ...started }, now);
     return flow as Flow<Data, State>;
   }
 

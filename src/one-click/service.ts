@@ -297,15 +297,15 @@ export class OneClickService {
       if (!foundAnything(draft, lookup.sourced)) throw new OneClickError('nothing_found', risk ? { riskSignals: risk } : {});
       if (missingMandatory(draft).length) throw new OneClickError('mandatory_credentials_missing');
       const entity = renderEntity(draft);
-      const flow = (await this.#d.flows.start(oneClickFlow, {
+      const shared = (await this.#d.flows.start(oneClickFlow, {
         clientId: caller.clientId,
         userId: draft.userId,
         subjectIndex: context.subjectIndex,
         data: { ...this.#minimal(data), entity },
         context,
         ttlSeconds: this.#d.ttlSeconds,
+        state: 'shared',
       })) as OneClickFlow;
-      const shared = await this.#move(flow, 'shared', {});
       // The operator's own phone verification stands in for the person's consent here; the
       // disclosure is recorded all the same, so the person can see who holds what.
       if (draft.userId) await this.#d.wallet.recordConsent({ userId: draft.userId, clientId: caller.clientId, credentialIds: walletCredentialIds(draft), flowId: shared.id });
@@ -324,6 +324,9 @@ export class OneClickService {
     const live = flow.context.codeExpiresAt !== undefined && new Date(flow.context.codeExpiresAt) > this.#d.clock.now();
     if (matches && live) return flow;
     const counted = await this.#move(flow, flow.state, { attempts: flow.attempts + 1 });
+    // On the Hosted pages the last wrong code ends the request at once, so the person is not
+    // shown a code form that can no longer succeed (and the operator's GET then says OCE018).
+    if (counted.context.integration === 'hosted' && counted.attempts >= MAX_CODE_ATTEMPTS) return this.#fail(counted, 'code_attempts_exceeded');
     throw new OneClickError('invalid_code', { attemptsRemaining: Math.max(0, MAX_CODE_ATTEMPTS - counted.attempts) });
   }
 

@@ -63,6 +63,8 @@ export async function applyImport(services: Services, document: unknown): Promis
       });
       // Keys named here are made live (idempotent); keys made elsewhere are left alone.
       for (const key of strings(c.api_keys) ?? []) await services.apiKeys.ensure(c.client_id, key);
+      // Keys this node remembers must see the new brand settings now, not in a few seconds.
+      services.apiKeys.forgetCached();
       if (c.web_kyc !== undefined) await saveWebKycSettings(services.repos.clients, c.client_id, parseWebKycSettings(c.web_kyc));
       summary.clients[created ? 'created' : 'updated'] += 1;
     });
