@@ -37,6 +37,8 @@ export interface NewVerification {
   userId?: string | undefined;
   flowId?: string | undefined;
   returnTo: string;
+  providerRef?: string | undefined;
+  step?: string | undefined;
   expiresAt: Date;
 }
 
@@ -106,9 +108,9 @@ export class VerificationsRepo {
 
   async insert(v: NewVerification, now: Date): Promise<VerificationRecord> {
     const [row] = await this.#db.query<Row>(
-      `insert into verifications (id, provider, state, client_id, user_id, flow_id, return_to, created_at, updated_at, expires_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) returning *`,
-      [v.id, v.provider, v.state, v.clientId ?? null, v.userId ? userUuid(v.userId) : null, v.flowId ?? null, v.returnTo, now, v.expiresAt],
+      `insert into verifications (id, provider, provider_ref, step, state, client_id, user_id, flow_id, return_to, created_at, updated_at, expires_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) returning *`,
+      [v.id, v.provider, v.providerRef ?? null, v.step ?? null, v.state, v.clientId ?? null, v.userId ? userUuid(v.userId) : null, v.flowId ?? null, v.returnTo, now, v.expiresAt],
     );
     return this.#toRecord(row!);
   }

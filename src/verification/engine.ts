@@ -146,8 +146,7 @@ export class VerificationEngine {
     const started = await provider.start({ verificationId: id, returnUrl: `${this.#baseUrl}${this.returnPath(id)}`, locale: input.locale });
     const now = this.#deps.clock.now();
     const record = await this.#deps.db.transaction(async (tx) => {
-      const repo = this.#deps.repo.on(tx);
-      const inserted = await repo.insert(
+      const inserted = await this.#deps.repo.on(tx).insert(
         {
           id,
           provider: provider.name,
@@ -156,13 +155,13 @@ export class VerificationEngine {
           userId: input.userId,
           flowId: input.flowId,
           returnTo: input.returnTo,
+          providerRef: started.providerRef,
           expiresAt: new Date(now.getTime() + this.#ttlMs),
         },
         now,
       );
-      const withRef = await repo.update(inserted, { providerRef: started.providerRef }, now);
       await new EventsRepo(tx).record(this.#event('verification.created', inserted, { provider: provider.name }), now);
-      return withRef!;
+      return inserted;
     });
     return { verification: this.#view(record), next: started.kind === 'redirect' ? started.url : started.path };
   }
