@@ -109,7 +109,7 @@ describe('sandbox verification in Chromium', () => {
       await page.setInputFiles('#face', { name: 'holiday.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('this is a text file, not a photo') });
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.waitForSelector('[role=alert]');
-      assert.match((await page.textContent('[role=alert]')) ?? '', /not a JPEG or PNG/);
+      assert.equal((await page.textContent('[role=alert]'))?.trim(), 'The photo of your face is not a JPEG or PNG image.');
       await screenshot(page, 'sandbox-liveness-refused');
     } finally {
       await page.close();

@@ -72,7 +72,7 @@ async function readUpload(request: FastifyRequest, maxImageBytes: number, fileNa
 function pickImage(upload: Upload, fileField: string, testName: TestImageName | undefined, what: string): Buffer {
   const uploaded = upload.files[fileField];
   if (uploaded) {
-    if (!sniffImage(uploaded)) throw new FormProblem(`The ${what} is not a JPEG or PNG photo.`, 422);
+    if (!sniffImage(uploaded)) throw new FormProblem(`The photo of ${what} is not a JPEG or PNG image.`, 422);
     return uploaded;
   }
   if (testName) return testImage(testName);
