@@ -174,6 +174,17 @@ for (const backend of await backends()) {
       await assert.rejects(oneClick.submitCode(uuid, '000000'), (e) => isOneClickError(e) && e.reason === 'invalid_code' && e.details.attemptsRemaining === 2);
       const review = await oneClick.viewForPerson(uuid, '111111');
       assert.equal(review.step, 'review');
+      const token = review.personToken!;
+      assert.ok(token.length >= 40, 'the browser that entered the code gets a token');
+      // Whoever else holds the link (the operator got it from POST) sees no data and cannot act.
+      const elsewhere = await oneClick.viewForPerson(uuid);
+      assert.equal(elsewhere.step, 'review');
+      assert.equal(elsewhere.locked, true);
+      assert.equal(elsewhere.fields, undefined);
+      await assert.rejects(oneClick.share(uuid, {}), (e) => isOneClickError(e) && e.reason === 'person_token_required');
+      await assert.rejects(oneClick.share(uuid, {}, 'forged-token'), (e) => isOneClickError(e) && e.reason === 'person_token_required');
+      await assert.rejects(oneClick.decline(uuid), (e) => isOneClickError(e) && e.reason === 'person_token_required');
+      assert.deepEqual((await oneClick.viewForPerson(uuid, undefined, token)).fields, review.fields, 'a reload with the token shows the data again');
       assert.deepEqual(
         review.fields!.map((f) => [f.id, f.value, f.required, f.editable]),
         [
@@ -183,9 +194,10 @@ for (const backend of await backends()) {
           ['birthDate', '1989-08-01', false, false],
         ],
       );
-      await assert.rejects(oneClick.share(uuid, {}), (e) => isOneClickError(e) && e.reason === 'invalid_input' && /Middle name/.test(e.details.explanation!));
-      await assert.rejects(oneClick.share(uuid, { 'fullName.middleName': 'B', birthDate: '1990-01-01' }), (e) => isOneClickError(e) && e.reason === 'invalid_input');
-      const { redirectUrl } = await oneClick.share(uuid, { 'fullName.middleName': 'Baudelaire', 'fullName.firstName': 'Rich' });
+      await assert.rejects(oneClick.share(uuid, {}, token), (e) => isOneClickError(e) && e.reason === 'invalid_input' && /Middle name/.test(e.details.explanation!));
+      await assert.rejects(oneClick.share(uuid, { 'fullName.middleName': 'B', birthDate: '1990-01-01' }, token), (e) => isOneClickError(e) && e.reason === 'invalid_input');
+      await assert.rejects(oneClick.share(uuid, { 'fullName.middleName': 'B', 'address.line1': 'x' }, token), (e) => isOneClickError(e) && e.reason === 'invalid_input');
+      const { redirectUrl } = await oneClick.share(uuid, { 'fullName.middleName': 'Baudelaire', 'fullName.firstName': 'Rich' }, token);
       assert.equal(redirectUrl, `https://hooli.example/after?from=verified&identityUuid=${uuid}`);
 
       const get = await call(platform, 'GET', `/1-click/${uuid}`, key);
@@ -194,6 +206,42 @@ for (const backend of await backends()) {
       assert.deepEqual(get.body.metadata.credentials.verificationMethod.fullName, { firstName: 'self_attested', middleName: 'self_attested', lastName: 'phone_carrier' });
       assert.equal(get.body.metadata.credentials.verificationMethod.birthDate, 'credit_bureau');
       assert.equal((await oneClick.viewForPerson(uuid)).step, 'shared');
+    });
+
+    it('Hosted: a birth date is asked of the person when needed; failures end with a redirect the operator can read', async () => {
+      const { oneClick } = platform.services;
+      const post = await call(platform, 'POST', '/1-click', keys['hooli-hosted'], { phone: '+10019999999', birthDate: '1979-01-01' });
+      const uuid = post.body.uuid;
+      const asked = await oneClick.submitCode(uuid, '111111');
+      assert.equal(asked.step, 'input', 'the operator\'s birth date did not match: the person is asked');
+      assert.deepEqual(asked.additionalInputs, ['birthDate']);
+      const token = asked.personToken!;
+      await assert.rejects(oneClick.provideInput(uuid, { birthDate: '1989-08-01' }), (e) => isOneClickError(e) && e.reason === 'person_token_required');
+      await assert.rejects(oneClick.provideInput(uuid, { birthDate: '1980-02-02' }, token), (e) => isOneClickError(e) && e.reason === 'input_mismatch');
+      const review = await oneClick.provideInput(uuid, { birthDate: '1989-08-01' }, token);
+      assert.equal(review.step, 'review');
+      assert.ok(review.fields!.some((f) => f.id === 'birthDate' && f.value === '1989-08-01' && f.verificationMethod === 'credit_bureau'));
+      const { redirectUrl } = await oneClick.share(uuid, {}, token);
+      assert.equal(new URL(redirectUrl).searchParams.get('identityUuid'), uuid);
+
+      const nothing = await call(platform, 'POST', '/1-click', keys['hooli-hosted'], { phone: '+10019999998', ssn4: '1111' });
+      const failed = await oneClick.viewForPerson(nothing.body.uuid, '111111');
+      assert.equal(failed.step, 'failed');
+      assert.equal(failed.failure, 'nothing_found');
+      assert.equal(failed.redirectUrl, `https://hooli.example/verified?identityUuid=${nothing.body.uuid}&error=nothing_found`);
+      assertOce(await call(platform, 'GET', `/1-click/${nothing.body.uuid}`, keys['hooli-hosted']), 400, 'OCE013');
+
+      const missing = await call(platform, 'POST', '/1-click', keys['hooli-hosted'], { phone: freshPhone(), credentialRequests: [{ type: 'GenderCredential', mandatory: 'yes', allowUserInput: false }, { type: 'BirthDateCredential' }] });
+      const ended = await oneClick.submitCode(missing.body.uuid, missing.body.code);
+      assert.deepEqual([ended.step, ended.failure], ['failed', 'mandatory_credentials_missing'], 'a mandatory credential the person may not type ends the request (OCE007)');
+      assertOce(await call(platform, 'GET', `/1-click/${missing.body.uuid}`, keys['hooli-hosted']), 400, 'OCE007');
+      const typed = await call(platform, 'POST', '/1-click', keys['hooli-hosted'], { phone: freshPhone(), credentialRequests: [{ type: 'GenderCredential', mandatory: 'yes' }, { type: 'BirthDateCredential' }] });
+      const typedView = await oneClick.submitCode(typed.body.uuid, typed.body.code);
+      assert.deepEqual(typedView.fields!.map((f) => [f.id, f.required, f.editable]), [['gender', true, true], ['birthDate', false, true]], 'a mandatory credential the person may type is a required field');
+      await oneClick.share(typed.body.uuid, { gender: 'Female' }, typedView.personToken);
+      const shared = await call(platform, 'GET', `/1-click/${typed.body.uuid}`, keys['hooli-hosted']);
+      assert.equal(shared.body.credentials.gender, 'Female');
+      assert.equal(shared.body.metadata.credentials.verificationMethod.gender, 'self_attested');
     });
 
     it('Hosted: declining redirects with an error and GET answers OCE021; a Semi-Hosted uuid opens no page', async () => {

@@ -25,6 +25,7 @@ export const ONE_CLICK_REASONS = [
   'not_completed',
   'sms_limited',
   'invalid_input',
+  'person_token_required',
 ] as const;
 
 export type OneClickReason = (typeof ONE_CLICK_REASONS)[number];

@@ -60,6 +60,11 @@ export interface OneClickContext {
   brandName: string;
   title: OneClickTitle;
   description?: string;
+  /**
+   * Keyed hash of the token handed to the browser that entered the code (Hosted): from then
+   * on only that browser sees the data and acts on the request.
+   */
+  personTokenHash?: string;
   /** Inputs asked for (awaiting_input). */
   needs?: AdditionalInput[];
   failure?: { reason: OneClickReason; additionalInputs?: AdditionalInput[] };

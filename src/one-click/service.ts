@@ -5,7 +5,7 @@ import type { FlowEngine } from '../flows/engine.ts';
 import type { Wallet } from '../identity/wallet.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { isAppError } from '../kernel/errors.ts';
-import { numericCode } from '../kernel/ids.ts';
+import { numericCode, randomToken } from '../kernel/ids.ts';
 import { constantTimeEqual } from '../kernel/secrets.ts';
 import type { EventsRepo } from '../storage/events-repo.ts';
 import type { OneClickInputFailuresRepo } from '../storage/one-click-input-failures-repo.ts';
@@ -68,6 +68,10 @@ export interface PersonView {
   /** Where to send the person now (steps shared, declined, failed, expired). */
   redirectUrl?: string;
   failure?: OneClickReason;
+  /** Only in submitCode's answer: what this browser presents from now on (keep it in a cookie). */
+  personToken?: string;
+  /** The code was entered elsewhere: this browser may not see or act on the request. */
+  locked?: true;
 }
 
 export interface OneClickServiceDeps {
@@ -227,55 +231,108 @@ export class OneClickService {
   }
 
   // ── The person's side (the Hosted wallet pages) ──────────────────────────────────────
+  //
+  // Whoever opens the link sees the brand and the step, nothing personal. Entering the right
+  // code hands that browser a `personToken` (keep it in a cookie); from then on the data is
+  // shown, and the request acted on, only with it.
 
-  /** The request as the person sees it; with `code`, the code is checked first (a link with ?code=). */
-  async viewForPerson(uuid: string, code?: string): Promise<PersonView> {
+  /**
+   * The request as the person sees it. With `code` (a link with ?code=) the code is checked
+   * first, as submitCode does; with the `personToken` the data is shown again (a reload).
+   */
+  async viewForPerson(uuid: string, code?: string, personToken?: string): Promise<PersonView> {
     if (code !== undefined) return this.submitCode(uuid, code);
     const flow = await this.#loadForPerson(uuid);
-    return this.#view(flow);
+    return this.#view(flow, personToken);
   }
 
-  /** Throws invalid_code (with attemptsRemaining) or code_attempts_exceeded; then view again. */
+  /**
+   * Checks the code; the answer carries `personToken` when it was right. Throws invalid_code
+   * (details.attemptsRemaining), code_attempts_exceeded (the request is then over: view it
+   * again for the redirect), input_attempts_exceeded and conflict; every other outcome is a
+   * step of the view (input, review, failed).
+   */
   async submitCode(uuid: string, code: string): Promise<PersonView> {
     const flow = await this.#loadForPerson(uuid);
     if (this.#d.flows.isExpired(flow) || flow.state !== 'created') return this.#view(flow);
-    return this.#view(await this.#advance(await this.#checkCode(flow, code), {}, flow.attempts + 1));
+    const checked = await this.#checkCode(flow, code);
+    const personToken = randomToken();
+    checked.context = { ...checked.context, personTokenHash: this.#personTokenHash(checked, personToken) };
+    await this.#forPerson(() => this.#advance(checked, {}, flow.attempts + 1));
+    return { ...(await this.#view(await this.#loadForPerson(uuid), personToken)), personToken };
   }
 
-  /** The birth date / SSN4 the request asked for; throws input_mismatch, input_attempts_exceeded. */
-  async provideInput(uuid: string, inputs: AdditionalInputs): Promise<PersonView> {
+  /**
+   * The birth date / SSN4 the request asked for. Throws input_mismatch (details.mismatched),
+   * input_attempts_exceeded, invalid_input; other outcomes are steps of the view.
+   */
+  async provideInput(uuid: string, inputs: AdditionalInputs, personToken?: string): Promise<PersonView> {
     const flow = await this.#loadForPerson(uuid);
-    if (this.#d.flows.isExpired(flow) || flow.state !== 'awaiting_input') return this.#view(flow);
+    if (this.#d.flows.isExpired(flow) || flow.state !== 'awaiting_input') return this.#view(flow, personToken);
+    this.#requireToken(flow, personToken);
     const checked = { birthDate: checkBirthDate(given(inputs.birthDate)), ssn4: checkSsn4(given(inputs.ssn4)) };
     if (checked.birthDate === undefined && checked.ssn4 === undefined) throw new OneClickError('additional_input_required', { additionalInputs: flow.context.needs ?? ['birthDate'] });
-    return this.#view(await this.#advance(flow, checked, flow.attempts));
+    const outcome = await this.#forPerson(() => this.#advance(flow, checked, flow.attempts));
+    if (outcome?.reason === 'input_mismatch') throw outcome;
+    return this.#view(await this.#loadForPerson(uuid), personToken);
   }
 
   /**
    * The person shares the reviewed data, with their edits (field id → value). Records the
    * consent and returns where to send them: the redirect URL with `identityUuid`.
+   * Throws invalid_input (details.explanation) when an edit is refused or a required field is empty.
    */
-  async share(uuid: string, edits: Record<string, string> = {}): Promise<{ redirectUrl: string }> {
+  async share(uuid: string, edits: Record<string, string>, personToken?: string): Promise<{ redirectUrl: string }> {
     const flow = await this.#loadForPerson(uuid);
     if (this.#d.flows.isExpired(flow)) throw new OneClickError('request_expired');
     if (flow.state === 'shared') return { redirectUrl: this.#redirect(flow) };
     if (flow.state === 'created') throw new OneClickError('code_required');
+    if (flow.state !== 'code_verified' && flow.state !== 'awaiting_input') return this.#closed(flow);
+    this.#requireToken(flow, personToken);
     if (flow.state === 'awaiting_input') throw new OneClickError('additional_input_required', { additionalInputs: flow.context.needs ?? ['birthDate'] });
-    if (flow.state !== 'code_verified') return this.#closed(flow);
     const draft = applyEdits(flow.data.draft!, edits);
     await this.#share(flow, draft, flow.data, flow.attempts);
     return { redirectUrl: this.#redirect(flow) };
   }
 
-  /** The person says no; the operator learns it from the redirect (`error=declined`) and from GET (OCE021). */
-  async decline(uuid: string): Promise<{ redirectUrl: string }> {
+  /**
+   * The person says no (before the code, anyone holding the link may; after it, only the
+   * browser that entered it). The operator learns it from the redirect (`error=declined`)
+   * and from GET (OCE021).
+   */
+  async decline(uuid: string, personToken?: string): Promise<{ redirectUrl: string }> {
     const flow = await this.#loadForPerson(uuid);
     if (!this.#d.flows.isExpired(flow) && (OPEN_STATES as string[]).includes(flow.state)) {
+      if (flow.state !== 'created') this.#requireToken(flow, personToken);
       const declined = await this.#move(flow, 'declined', { data: this.#minimal(flow.data) });
       await this.#releaseLock(declined);
       return { redirectUrl: this.#redirect(declined, 'declined') };
     }
     return { redirectUrl: (await this.#view(flow)).redirectUrl ?? this.#redirect(flow) };
+  }
+
+  /** Runs a step for the person: outcomes that are steps of the page come back, not as errors. */
+  async #forPerson(step: () => Promise<unknown>): Promise<OneClickError | undefined> {
+    try {
+      await step();
+      return undefined;
+    } catch (error) {
+      if (error instanceof OneClickError && !['input_attempts_exceeded', 'conflict', 'invalid_input'].includes(error.reason)) return error;
+      throw error;
+    }
+  }
+
+  #requireToken(flow: OneClickFlow, personToken: string | undefined): void {
+    if (!this.#tokenMatches(flow, personToken)) throw new OneClickError('person_token_required');
+  }
+
+  #tokenMatches(flow: OneClickFlow, personToken: string | undefined): boolean {
+    const expected = flow.context.personTokenHash;
+    return expected !== undefined && personToken !== undefined && constantTimeEqual(this.#personTokenHash(flow, personToken), expected);
+  }
+
+  #personTokenHash(flow: OneClickFlow, personToken: string): string {
+    return this.#d.sealer.index('one_click_person', `${flow.context.lockToken}:${personToken}`);
   }
 
   // ── Steps ────────────────────────────────────────────────────────────────────────────
@@ -485,7 +542,7 @@ export class OneClickService {
     }
   }
 
-  async #view(flow: OneClickFlow): Promise<PersonView> {
+  async #view(flow: OneClickFlow, personToken?: string): Promise<PersonView> {
     const base = {
       uuid: flow.id,
       brand: { name: flow.context.brandName, title: flow.context.title, ...(flow.context.description ? { description: flow.context.description } : {}) },
@@ -496,8 +553,10 @@ export class OneClickService {
       case 'created':
         return { ...base, step: 'code' };
       case 'awaiting_input':
+        if (!this.#tokenMatches(flow, personToken)) return { ...base, step: 'input', locked: true };
         return { ...base, step: 'input', additionalInputs: flow.context.needs ?? ['birthDate'] };
       case 'code_verified':
+        if (!this.#tokenMatches(flow, personToken)) return { ...base, step: 'review', locked: true };
         return { ...base, step: 'review', fields: fieldsOf(flow.data.draft!) };
       case 'shared':
         return { ...base, step: 'shared', redirectUrl: this.#redirect(flow) };

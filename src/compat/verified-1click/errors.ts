@@ -58,6 +58,8 @@ export const OCE: Record<OneClickReason, Rendering> = {
   redirect_url_required: { status: 400, errorCode: 'OCE001', message: 'A redirect URL is required: send redirectUrl or set the brand default' },
   sms_limited: { status: 429, errorCode: 'OCE001', message: 'Too many verification codes were sent to this phone; try again later' },
   invalid_input: { status: 400, errorCode: 'ERR001', message: (e) => e.details.explanation ?? 'Invalid request' },
+  // The Hosted pages' own rule; the API never meets it.
+  person_token_required: { status: 403, errorCode: 'OCE001', message: 'This request continues where the code was entered' },
 };
 
 export function sendOneClickError(reply: FastifyReply, error: OneClickError): FastifyReply {
