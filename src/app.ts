@@ -51,7 +51,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   mountOAuth(app, services.oauth);
   registerInteractionRoutes(app, services);
   registerVaultRegAuth(app, services);
-  registerVerifiedOneClick(app, services);
   registerAuthenteqWebKyc(app, services);
   registerVerifiedOneClick(app, services);
   registerSmsOutbox(app, services);

@@ -27,11 +27,8 @@ Usage:
   idflow client create … --integration hosted|semi_hosted|non_hosted [--environment sandbox|production]
                        [--default-redirect-url URL] [--api-key]      a 1-Click brand (and its first API key)
   idflow client create … --web-kyc [--web-kyc-provider sandbox|veriff]   enable Web KYC (needs a secret and a redirect URI)
-  idflow client create … --integration hosted|semi_hosted|non_hosted [--environment sandbox|production]
-                       [--default-redirect-url URL] [--api-key]      a 1-Click brand (and its first API key)
   idflow client list [--json]
   idflow client delete CLIENT_ID
-  idflow client api-key create|list CLIENT_ID | revoke CLIENT_ID KEY_ID   1-Click API keys
   idflow client api-key create|list CLIENT_ID | revoke CLIENT_ID KEY_ID   1-Click API keys
   idflow user create (--email E | --phone P) [--email E] [--phone P] [--password W] [--json]
   idflow purge                           delete expired tokens, codes and sessions, and Web KYC data that is due

@@ -125,7 +125,7 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       requestObjectSigningAlgValues: [SIGNING_ALG, 'EdDSA', 'RS256', 'PS256'],
       clientAuthSigningAlgValues: [SIGNING_ALG, 'EdDSA', 'RS256', 'PS256'],
     },
-    extraClientMetadata: { properties: ['access_token_ttl'] },
+    extraClientMetadata: { properties: ['access_token_ttl', 'introspection_allowed'] },
     cookies: {
       keys: deps.cookieKeys.map((k) => k.toString('base64url')),
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
@@ -136,8 +136,17 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true, assertClaimsParameter: async (_ctx, claims, client) => assertClaimsParameter(claims as Record<string, unknown>, client.scope) },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        // A client may introspect its own tokens; other tokens only a client registered as a
+        // resource server (introspection_allowed), so one operator cannot read another's.
+        allowedPolicy: async (_ctx, client, token) =>
+          token.clientId === client.clientId || (client as unknown as { introspection_allowed?: boolean }).introspection_allowed === true,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
