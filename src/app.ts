@@ -9,6 +9,7 @@ import { registerHealth } from './http/health.ts';
 import { registerInteractionRoutes } from './http/interaction-routes.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { mountOAuth } from './http/oauth-mount.ts';
+import { registerOneClickWalletRoutes } from './http/one-click-wallet-routes.ts';
 import { sendProblem, toAppError } from './http/problem.ts';
 import { requestId } from './http/request-id.ts';
 import { HTML_SECURITY_HEADERS } from './http/security-headers.ts';
@@ -53,6 +54,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerVaultRegAuth(app, services);
   registerAuthenteqWebKyc(app, services);
   registerVerifiedOneClick(app, services);
+  registerOneClickWalletRoutes(app, services);
   registerSmsOutbox(app, services);
   await registerVerificationRoutes(app, services);
 

@@ -20,5 +20,17 @@ ul.scopes{padding-left:20px;margin:8px 0 0}
 dl.data{margin:0}dl.data dt{font-weight:600;margin-top:12px}dl.data dd{margin:0}
 .back{display:inline-block;margin-top:16px;color:var(--brand)}
 .footer{margin-top:16px;color:var(--muted);font-size:.8rem}
+h2{font-size:1.125rem;line-height:1.3;margin:16px 0 8px}
+.lead{color:var(--muted);margin:0 0 8px}
+.small{font-size:.875rem;margin-top:16px}
+input.code{font-size:1.5rem;letter-spacing:.3em;text-align:center;font-variant-numeric:tabular-nums}
+fieldset.group{border:1px solid var(--line);border-radius:8px;margin:16px 0 0;padding:0 12px 12px;min-width:0}
+fieldset.group legend{font-weight:600;padding:0 4px}
+dl.data dt label{margin:0}
+dl.data dd{overflow-wrap:anywhere}
+dl.data dd input{margin-top:4px}
+.required{font-weight:400;color:var(--muted);font-size:.875rem}
+.badge{display:inline-block;margin-left:6px;padding:0 8px;border-radius:999px;background:#ecfdf3;color:#067647;font-size:.75rem;font-weight:600;vertical-align:middle}
+.field-error{display:block;color:var(--danger);font-size:.875rem;margin-top:4px}
 @media (max-width:480px){.card{padding:20px 16px;border-radius:0;border-left:0;border-right:0}}
 `;
