@@ -634,6 +634,19 @@ for (const backend of await backends()) {
       assert.equal(answers.find((a) => a.status === 409)!.body.data.errorCode, 'OCE016');
     });
 
+    it('parallel wrong birth dates cannot pass the input limit: Non-Hosted calls with inputs hold the phone', async () => {
+      const phone = '+12225550005';
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => call(platform, 'POST', '/1-click', keys['hooli-non'], { phone, birthDate: `1960-02-${String(i + 10)}` })),
+      );
+      const codes = answers.map((a) => a.body.data?.errorCode);
+      assert.ok(codes.every((c) => ['OCE012', 'OCE016', 'OCE019'].includes(c)), codes.join(' '));
+      assert.ok(codes.filter((c) => c === 'OCE012').length <= 3, `at most 3 guesses judged, got ${codes.join(' ')}`);
+      // Phone-only calls are decided within the call and do not block each other.
+      const plain = await Promise.all([0, 1].map(() => call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+12225550006' })));
+      assert.deepEqual(plain.map((a) => a.status), [201, 201]);
+    });
+
     it('two simultaneous GETs with the right code: exactly one gets the data, and one consent is recorded', async () => {
       await brand('prod-semi-race', 'semi_hosted', 'production');
       const phone = '+12025550166';

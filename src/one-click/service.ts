@@ -156,6 +156,10 @@ export class OneClickService {
     const lock = { clientId: caller.clientId, subjectIndex, token: lockToken };
 
     if (brand.integration === 'non_hosted') {
+      // Decided within this call, a Non-Hosted request leaves nothing open to conflict with.
+      // With a birth date or SSN4 it takes the phone's hold all the same, so parallel calls
+      // cannot multiply guesses past the input limit (OCE019).
+      if (!birthDate && !ssn4) return this.#nonHosted(caller, data, context, source);
       if (!(await this.#d.locks.acquire({ ...lock, expiresAt: this.#after(now, this.#d.ttlSeconds) }, now))) throw new OneClickError('conflict');
       try {
         return await this.#nonHosted(caller, data, context, source);
