@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { blindIndex, type Keyring } from '../kernel/sealing.ts';
 
 /**
@@ -6,11 +7,12 @@ import { blindIndex, type Keyring } from '../kernel/sealing.ts';
  */
 export class Sealer {
   readonly keyring: Keyring;
-  readonly #indexKey: Buffer;
+  readonly #indexKey: KeyObject;
 
   constructor(keyring: Keyring, indexKey: Buffer) {
     this.keyring = keyring;
-    this.#indexKey = indexKey;
+    // Made once: an HMAC over a raw Buffer key converts it on every call.
+    this.#indexKey = createSecretKey(indexKey);
   }
 
   seal(value: string, context: string): string {
