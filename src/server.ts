@@ -5,7 +5,7 @@ import { openPlatform } from './bootstrap.ts';
 import type { Config } from './config/index.ts';
 import { seedDemo } from './provisioning/demo.ts';
 import { importFile } from './provisioning/import-file.ts';
-import { purgeWebKyc } from './kyc/index.ts';
+import { purgeExpired } from './maintenance.ts';
 
 const PURGE_EVERY_MS = 60_000;
 const RELOAD_EVERY_MS = 30_000;
@@ -23,8 +23,10 @@ export async function startServer(config: Config, logger: Logger, options: { imp
 
   // Background jobs; unref'd so they never hold the process open.
   const purge = setInterval(() => {
-    const now = services.clock.now();
-    Promise.all([services.repos.payloads.purgeExpired(now), services.flows.purgeExpired(now), purgeWebKyc(services)]).catch((err) => logger.warn({ err }, 'purge failed'));
+    purgeExpired(services).then(
+      (report) => logger.debug({ event: 'purge', ...report }, 'expired data purged'),
+      (err) => logger.warn({ err }, 'purge failed'),
+    );
   }, PURGE_EVERY_MS).unref();
   const reload = setInterval(() => {
     services.oauth.reloadIfChanged().catch((err) => logger.warn({ err }, 'OAuth reload failed'));

@@ -9,7 +9,7 @@ import { DEFAULT_ACTIVATION_DELAY_SECONDS, rotateSigningKey } from '../oauth/sig
 import { ID_TOKEN_TTL } from '../oauth/engine.ts';
 import type { Services } from '../services.ts';
 import { startServer } from '../server.ts';
-import { purgeWebKyc } from '../kyc/index.ts';
+import { purgeExpired } from '../maintenance.ts';
 
 const USAGE = `idflow — identity platform
 
@@ -31,7 +31,8 @@ Usage:
   idflow client delete CLIENT_ID
   idflow client api-key create|list CLIENT_ID | revoke CLIENT_ID KEY_ID   1-Click API keys
   idflow user create (--email E | --phone P) [--email E] [--phone P] [--password W] [--json]
-  idflow purge                           delete expired tokens, codes and sessions, and Web KYC data that is due
+  idflow purge                           expire stale verifications; delete expired tokens, codes,
+                                         sessions and flows, and Web KYC data that is due
 
 Configuration comes from environment variables; see the README.`;
 
@@ -77,8 +78,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return await (await import('./user-commands.ts')).userCommand(rest, (fn) => withPlatform(config, logger, fn));
       case 'purge':
         return await withPlatform(config, logger, async (s) => {
-          process.stdout.write(`deleted ${await s.repos.payloads.purgeExpired(s.clock.now())} expired rows\n`);
-          process.stdout.write(`deleted ${await purgeWebKyc(s)} finished Web KYC hand-overs (details, images and rows)\n`);
+          const report = await purgeExpired(s);
+          process.stdout.write(
+            `expired ${report.verificationsExpired} verifications; deleted ${report.webKycHandOvers} finished Web KYC hand-overs ` +
+              `(details, images and rows), ${report.flows} expired flows and ${report.oauthRows} expired tokens, codes and sessions\n`,
+          );
         });
       case undefined:
       case 'help':

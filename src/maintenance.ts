@@ -1,0 +1,27 @@
+import { purgeWebKyc } from './kyc/index.ts';
+import type { Services } from './services.ts';
+
+export interface PurgeReport {
+  /** Verifications past their expiry, marked expired (the provider never answered). */
+  verificationsExpired: number;
+  /** Web KYC hand-overs whose time was up: details, images and rows deleted. */
+  webKycHandOvers: number;
+  /** Expired flows deleted (their sealed data with them). */
+  flows: number;
+  /** Expired OAuth tokens, codes, sessions and interactions deleted. */
+  oauthRows: number;
+}
+
+/**
+ * Everything that must happen because time passed, in one place: the server runs it every
+ * minute and `idflow purge` on demand. Each step is idempotent, so several nodes may run it
+ * at once. Verifications are expired first, so what they leave behind is purged in the
+ * same pass.
+ */
+export async function purgeExpired(services: Services): Promise<PurgeReport> {
+  const verificationsExpired = await services.verification.expireStale();
+  const webKycHandOvers = await purgeWebKyc(services);
+  const now = services.clock.now();
+  const [flows, oauthRows] = await Promise.all([services.flows.purgeExpired(now), services.repos.payloads.purgeExpired(now)]);
+  return { verificationsExpired, webKycHandOvers, flows, oauthRows };
+}
