@@ -26,7 +26,7 @@ export function adapterFactory(payloads: OidcPayloadsRepo, clients: ClientsRepo,
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') {
-        const client = await clients.findById(id);
+        const client = await clients.findRecent(id);
         return client ? (toProviderMetadata(client) as AdapterPayload) : undefined;
       }
       const row = await payloads.find(this.model, id, clock.now());

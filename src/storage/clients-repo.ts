@@ -43,8 +43,15 @@ const toRecord = (row: ClientRow): ClientRecord => ({
   updatedAt: row.updated_at,
 });
 
+/** How long the OAuth engine may reuse a client it read (see `findRecent`). */
+export const RECENT_CLIENT_MS = 1000;
+const RECENT_CLIENTS_MAX = 10_000;
+
 export class ClientsRepo {
   readonly #db: Queryable;
+  readonly #recent = new Map<string, { at: number; record: ClientRecord }>();
+  /** Bumped by every write through this repository, so a read that raced a write is not kept. */
+  #writes = 0;
 
   constructor(db: Queryable) {
     this.#db = db;
@@ -59,6 +66,7 @@ export class ClientsRepo {
        returning *`,
       [client.clientId, client.name, JSON.stringify(client.metadata), client.secretHash ?? null],
     );
+    this.#forget(client.clientId);
     return toRecord(row!);
   }
 
@@ -67,12 +75,39 @@ export class ClientsRepo {
     return row ? toRecord(row) : undefined;
   }
 
+  /**
+   * The client as read at most RECENT_CLIENT_MS ago. The OAuth engine looks its client up
+   * on every token request; this saves that query while a client is busy. Writes through
+   * this repository take effect at once; writes from another process (the CLI, another
+   * node) within RECENT_CLIENT_MS. Unknown ids are never kept. The age is measured on the
+   * monotonic clock, not the injected one, so a stopped test clock cannot make a copy live on.
+   */
+  async findRecent(clientId: string): Promise<ClientRecord | undefined> {
+    const hit = this.#recent.get(clientId);
+    if (hit && performance.now() - hit.at < RECENT_CLIENT_MS) return hit.record;
+    const writes = this.#writes;
+    const record = await this.findById(clientId);
+    if (!record || writes !== this.#writes) {
+      this.#recent.delete(clientId);
+      return record;
+    }
+    if (this.#recent.size >= RECENT_CLIENTS_MAX) this.#recent.clear();
+    this.#recent.set(clientId, { at: performance.now(), record });
+    return record;
+  }
+
+  #forget(clientId: string): void {
+    this.#writes += 1;
+    this.#recent.delete(clientId);
+  }
+
   async list(): Promise<ClientRecord[]> {
     return (await this.#db.query<ClientRow>('select * from clients order by created_at, client_id')).map(toRecord);
   }
 
   async delete(clientId: string): Promise<boolean> {
     const rows = await this.#db.query('delete from clients where client_id = $1 returning client_id', [clientId]);
+    this.#forget(clientId);
     return rows.length > 0;
   }
 
