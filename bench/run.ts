@@ -273,6 +273,7 @@ function figure(key: string, label: string, concurrency: number, m: Measurement,
     ...m,
     perCore: m.perSecond / cores,
     perServerCpuSecond: cpu?.server ? m.perSecond / cpu.server : null,
+    ...cpuPerRequest(m.perSecond, cpu),
     cpu: cpu ?? null,
   };
   log(`${label}: ${m.perSecond.toFixed(1)}/s, p50 ${m.latency.p50.toFixed(2)} ms, p99 ${m.latency.p99.toFixed(2)} ms, ${m.errors} errors`);
@@ -314,6 +315,22 @@ async function pingFigure(logFile: string): Promise<Figure> {
     await server.stop();
     server = undefined;
   }
+}
+
+/**
+ * CPU spent per request by the server, PostgreSQL and the load generator, and the rate those
+ * three would reach if they had every core of this machine to themselves and only CPU limited
+ * them. On a machine shared with other work that estimate, not the measured rate, says what a
+ * quiet machine of this size would do; it ignores waiting (fsync, locks), so it is an upper bound.
+ */
+function cpuPerRequest(perSecond: number, cpu: CpuShare | undefined): Pick<Figure, 'cpuMsPerRequest' | 'cpuBoundEstimate'> {
+  if (!cpu || cpu.server === null || cpu.postgres === null || !(perSecond > 0)) return { cpuMsPerRequest: null, cpuBoundEstimate: null };
+  const ms = (cores: number) => (cores / perSecond) * 1000;
+  const total = ms(cpu.server) + ms(cpu.postgres) + ms(cpu.loadGenerator);
+  return {
+    cpuMsPerRequest: { server: ms(cpu.server), postgres: ms(cpu.postgres), loadGenerator: ms(cpu.loadGenerator), total },
+    cpuBoundEstimate: total > 0 ? (cores * 1000) / total : null,
+  };
 }
 
 /** One HTTP measurement: a keep-alive pool of `connections`, one closed-loop worker per connection. */

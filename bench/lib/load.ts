@@ -31,7 +31,7 @@ export interface Latency {
 }
 
 export interface Measurement {
-  /** Requests that started and completed inside the window. */
+  /** Requests that completed inside the window. */
   requests: number;
   errors: number;
   errorSamples: string[];
@@ -43,8 +43,11 @@ export interface Measurement {
 
 /**
  * Runs every worker in a loop (one request in flight per worker), first for the warm-up,
- * then for the measured window. Only requests that both start and finish inside the window
- * count, so warm-up stragglers and the drain at the end do not blur the figure.
+ * then for the measured window. A request counts when it completes inside the window, as
+ * wrk and autocannon count: after the warm-up the loop is in its steady state, so this is the
+ * steady-state rate even when one request takes a good part of the window (counting only
+ * requests that also started inside it would undercount slow ones, such as sign-ins).
+ * Requests still in flight when the window closes do not count.
  */
 export async function measure(options: MeasureOptions): Promise<Measurement> {
   const startAt = performance.now() + options.warmupMs;
@@ -81,7 +84,7 @@ export async function measure(options: MeasureOptions): Promise<Measurement> {
         problem = `exception: ${(error as Error).message}`;
       }
       const finished = performance.now();
-      if (!windowOpen || windowClosed || started < startAt || finished > endAt) continue;
+      if (!windowOpen || windowClosed || finished < startAt || finished > endAt) continue;
       if (problem !== undefined) {
         errors++;
         if (errorSamples.length < 5 && !errorSamples.includes(problem)) errorSamples.push(problem);

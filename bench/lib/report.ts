@@ -14,6 +14,10 @@ export interface Figure extends Measurement {
    * the machine (the database, the load generator, other people's processes) does not blur.
    */
   perServerCpuSecond: number | null;
+  /** Milliseconds of CPU per request, by whom (null without /proc). */
+  cpuMsPerRequest: { server: number; postgres: number; loadGenerator: number; total: number } | null;
+  /** cores / total CPU per request: the rate if only CPU limited and nothing else ran. */
+  cpuBoundEstimate: number | null;
   cpu: CpuShare | null;
 }
 
@@ -118,6 +122,21 @@ function figureRows(figures: Record<string, Figure>, order: string[]): string[] 
   return rows;
 }
 
+function cpuRows(figures: Record<string, Figure>, order: string[], cores: number): string[] {
+  const rows = [
+    `${pad('CPU per request (ms)', 48)}${lpad('server', 12)}${lpad('postgres', 10)}${lpad('loadgen', 9)}${lpad('total', 8)}   CPU-bound estimate, ${cores} cores to themselves`,
+  ];
+  for (const key of order) {
+    const x = figures[key];
+    if (!x?.cpuMsPerRequest) continue;
+    const c = x.cpuMsPerRequest;
+    rows.push(
+      `${pad(x.label, 48)}${lpad(num(c.server, 3), 12)}${lpad(num(c.postgres, 3), 10)}${lpad(num(c.loadGenerator, 3), 9)}${lpad(num(c.total, 3), 8)}   ${lpad(x.cpuBoundEstimate === null ? '-' : `${num(x.cpuBoundEstimate, 0)}/s`, 10)}  (${num((x.cpuBoundEstimate ?? NaN) / cores, 0)}/s per core)`,
+    );
+  }
+  return rows;
+}
+
 /** The table printed at the end of a run (also stored, line by line, in the result file). */
 export function printReport(r: Report): string {
   const s = r.settings;
@@ -131,12 +150,15 @@ export function printReport(r: Report): string {
   lines.push(`argon2id  m=${s.argon2.memoryKiB} KiB, t=${s.argon2.iterations}, p=${s.argon2.parallelism} (loadConfig().password)`);
   lines.push(`load      ${s.warmupSeconds} s warm-up + ${s.seconds} s measured per figure (at most ${num(s.maxRequests as number)} requests), closed loop, keep-alive, 127.0.0.1`);
   lines.push('');
-  lines.push(...figureRows(r.figures, ['argon2', 'signIn', 'refresh', 'clientCredentials', 'ping']));
+  const order = ['argon2', 'signIn', 'refresh', 'clientCredentials', 'ping'];
+  lines.push(...figureRows(r.figures, order));
   if (r.extra) {
     lines.push('');
     lines.push(`also measured: ${r.extra.deployment}`);
     lines.push(...figureRows(r.extra.figures, Object.keys(r.extra.figures)));
   }
+  const withCpu = cpuRows({ ...r.figures, ...(r.extra?.figures ?? {}) }, [...order.filter((k) => k !== 'argon2'), ...Object.keys(r.extra?.figures ?? {})], r.cores);
+  if (withCpu.length > 1) lines.push('', ...withCpu);
   lines.push('');
   lines.push(`${pad('ratio', 48)}${lpad('value', 10)}`);
   lines.push(`${pad('b/a  sign-ins / raw argon2id hashes', 48)}${lpad(num(r.ratios.signInOverArgon2, 3), 10)}`);
