@@ -339,6 +339,14 @@ export class OneClickService {
     return this.#d.sealer.index('one_click_person', `${flow.context.lockToken}:${personToken}`);
   }
 
+  /**
+   * Deletes phone holds and input-failure counts whose time is up (they also heal by
+   * themselves: an expired row is replaced when the phone comes back). For the periodic purge.
+   */
+  async purgeExpired(now: Date = this.#d.clock.now()): Promise<number> {
+    return (await this.#d.locks.purgeExpired(now)) + (await this.#d.inputFailures.purgeExpired(now));
+  }
+
   // ── Steps ────────────────────────────────────────────────────────────────────────────
 
   async #nonHosted(caller: OneClickCaller, data: OneClickData, context: OneClickContext, source: IdentitySource): Promise<StartResult> {
