@@ -8,6 +8,8 @@ export interface PurgeReport {
   webKycHandOvers: number;
   /** Expired flows deleted (their sealed data with them). */
   flows: number;
+  /** 1-Click phone holds and input-failure counts whose time was up. */
+  oneClickHolds: number;
   /** Expired OAuth tokens, codes, sessions and interactions deleted. */
   oauthRows: number;
 }
@@ -22,6 +24,10 @@ export async function purgeExpired(services: Services): Promise<PurgeReport> {
   const verificationsExpired = await services.verification.expireStale();
   const webKycHandOvers = await purgeWebKyc(services);
   const now = services.clock.now();
-  const [flows, oauthRows] = await Promise.all([services.flows.purgeExpired(now), services.repos.payloads.purgeExpired(now)]);
-  return { verificationsExpired, webKycHandOvers, flows, oauthRows };
+  const [flows, oneClickHolds, oauthRows] = await Promise.all([
+    services.flows.purgeExpired(now),
+    services.oneClick.purgeExpired(now),
+    services.repos.payloads.purgeExpired(now),
+  ]);
+  return { verificationsExpired, webKycHandOvers, flows, oneClickHolds, oauthRows };
 }

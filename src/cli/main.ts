@@ -81,7 +81,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
           const report = await purgeExpired(s);
           process.stdout.write(
             `expired ${report.verificationsExpired} verifications; deleted ${report.webKycHandOvers} finished Web KYC hand-overs ` +
-              `(details, images and rows), ${report.flows} expired flows and ${report.oauthRows} expired tokens, codes and sessions\n`,
+              `(details, images and rows), ${report.flows} expired flows, ${report.oneClickHolds} 1-Click holds and ${report.oauthRows} expired tokens, codes and sessions\n`,
           );
         });
       case undefined:
