@@ -81,7 +81,11 @@ export async function runWebKycBench(options: WebKycBenchOptions): Promise<WebKy
     const worker = (): Worker => ({
       request: async () => {
         const code = codes[next++];
-        if (!code) return 'no code left (ask for more codes)';
+        if (!code) {
+          // Never spin: a worker with nothing to send waits, so the window's timers still fire.
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return 'no code left (ask for more codes)';
+        }
         const exchanged = await pool.request({
           method: 'POST',
           path: '/v2/web-kyc/token',
@@ -111,10 +115,10 @@ export async function runWebKycBench(options: WebKycBenchOptions): Promise<WebKy
     let codesWanted = options.codes;
     if (codesWanted === undefined) {
       const sample = await makeCodes(services, calibrationIds, 20 * connections, log);
-      const trial = await load(sample.codes, { warmupMs: 0, durationMs: 1000, maxRequests: sample.codes.length - connections }, false);
+      const trial = await load(sample.codes, { warmupMs: 1000, durationMs: 2000, maxRequests: sample.codes.length }, false);
       const perSecond = Math.max(trial.perSecond, 10);
       const issuedPerSecond = sample.codes.length / (sample.issueMs / 1000);
-      const needed = Math.ceil((perSecond * (warmupMs + durationMs) * 1.5) / 1000) + 4 * connections;
+      const needed = Math.ceil((perSecond * (warmupMs + durationMs) * 2) / 1000) + 8 * connections;
       // Issuing must leave the whole window inside the codes' lifetime.
       const affordable = Math.floor(issuedPerSecond * ((CODE_LIFETIME_MS * 0.9 - warmupMs - durationMs) / 1000));
       codesWanted = Math.min(needed, affordable);

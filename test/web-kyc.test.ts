@@ -441,6 +441,10 @@ for (const backend of await backends()) {
       assert.equal(elsewhere.headers.get('location'), null);
       const forged = await get(`${platform.url}/web-kyc/flows/${flow.flowId}/continue`, 'idflow_wkyc=forged');
       assert.equal(forged.status, 403);
+      const malformed = await get(`${platform.url}/web-kyc/flows/not-a-flow/continue`);
+      assert.equal(malformed.status, 400);
+      assert.match(malformed.headers.get('content-type') ?? '', /^text\/html/);
+      assert.match(await malformed.text(), /This link is not valid/);
     });
 
     it('converts other PNG captures (with transparency, odd sizes) into JPEGs that decode to the same picture', async () => {

@@ -60,7 +60,7 @@ export function finishedPage(view: WebKycPageView, verified: boolean): string {
   });
 }
 
-const FATAL_TEXT: Record<FatalReason | 'unknown_flow' | 'other_browser', { title: string; message: string; code: string }> = {
+const FATAL_TEXT: Record<FatalReason | 'unknown_flow' | 'other_browser' | 'bad_request' | 'server_error', { title: string; message: string; code: string }> = {
   missing_client_id: { title: 'This link is not complete', message: 'The link that brought you here does not name the application asking for the verification.', code: 'invalid_request' },
   unknown_client: { title: 'Unknown application', message: 'The application that sent you here is not registered.', code: 'invalid_client' },
   missing_redirect_uri: { title: 'This link is not complete', message: 'The link that brought you here does not say where to return.', code: 'invalid_request' },
@@ -68,6 +68,8 @@ const FATAL_TEXT: Record<FatalReason | 'unknown_flow' | 'other_browser', { title
   redirect_uri_not_secure: { title: 'This link is not valid', message: 'The return address in the link is not a secure (https) address.', code: 'invalid_redirect_uri' },
   unknown_flow: { title: 'This verification has ended', message: 'It is complete, expired or unknown. Go back to the application and start again.', code: 'unknown_flow' },
   other_browser: { title: 'Continue in the same browser', message: 'This verification was started in another browser or window. Go back to the application and start again here.', code: 'other_browser' },
+  bad_request: { title: 'This link is not valid', message: 'Go back to the application and start again.', code: 'invalid_request' },
+  server_error: { title: 'Something went wrong', message: 'The verification could not continue because of a problem on our side. Try again in a moment.', code: 'server_error' },
 };
 
 /** An error shown to the person, never sent to a redirect URI. */

@@ -62,8 +62,8 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
   // The person's browser: pages, errors as pages (never JSON, never a redirect to an unchecked URI).
   app.register(async (scope) => {
     scope.setErrorHandler((error, request, reply) => {
-      toAppError(error, request);
-      return sendHtml(reply, 400, errorPage('unknown_flow'));
+      const appError = toAppError(error, request);
+      return appError.status >= 500 ? sendHtml(reply, 500, errorPage('server_error')) : sendHtml(reply, 400, errorPage('bad_request'));
     });
 
     scope.get(
