@@ -32,8 +32,9 @@ function processTicks(pid: number): number {
   }
 }
 
-function postgresTicks(): number {
-  let total = 0;
+/** CPU ticks of every `postgres` process, by pid (backends come and go during a window). */
+function postgresTicks(): Map<number, number> {
+  const ticks = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -41,8 +42,15 @@ function postgresTicks(): number {
     } catch {
       continue;
     }
-    total += processTicks(Number(entry));
+    ticks.set(Number(entry), processTicks(Number(entry)));
   }
+  return ticks;
+}
+
+/** Ticks used between two snapshots; a process born meanwhile counts whole, one that ended is lost. */
+function ticksBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ticks] of after) total += Math.max(0, ticks - (before.get(pid) ?? 0));
   return total;
 }
 
@@ -64,7 +72,7 @@ const hasProc = (() => {
 
 export class CpuProbe {
   readonly #serverPids: () => number[];
-  #start: { at: number; server: number; postgres: number; self: NodeJS.CpuUsage; machine: { busy: number; steal: number } } | undefined;
+  #start: { at: number; server: number; postgres: Map<number, number>; self: NodeJS.CpuUsage; machine: { busy: number; steal: number } } | undefined;
   result: CpuShare | undefined;
 
   constructor(serverPids: () => number[]) {
@@ -75,7 +83,7 @@ export class CpuProbe {
     this.#start = {
       at: performance.now(),
       server: hasProc ? this.#serverTicks() : 0,
-      postgres: hasProc ? postgresTicks() : 0,
+      postgres: hasProc ? postgresTicks() : new Map(),
       self: process.cpuUsage(),
       machine: hasProc ? machineTicks() : { busy: 0, steal: 0 },
     };
@@ -91,7 +99,7 @@ export class CpuProbe {
     const machine = m ? cores(m.busy - s.machine.busy) : null;
     const steal = m ? cores(m.steal - s.machine.steal) : null;
     const server = hasProc ? cores(this.#serverTicks() - s.server) : null;
-    const postgres = hasProc ? cores(postgresTicks() - s.postgres) : null;
+    const postgres = hasProc ? cores(ticksBetween(s.postgres, postgresTicks())) : null;
     const loadGenerator = Math.round(((self.user + self.system) / 1e6 / seconds) * 100) / 100;
     this.result = {
       server,
