@@ -3,9 +3,8 @@
 // 32 keep-alive connections against sandbox brands. Used by bench/run.ts through
 // runOneClickBench(); run on its own (`npx node bench/one-click.ts`) it makes its own
 // PostgreSQL database and server process and prints the figures.
-import { randomBytes, randomInt } from 'node:crypto';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { Services } from '../src/services.ts';
@@ -122,55 +121,19 @@ export async function createOneClickBenchBrands(services: Services): Promise<{ n
   };
 }
 
-/** Standalone: a fresh database, a server process as `npm start` runs it, the two figures. */
+/** Standalone (and the second part of `npm run bench`): its own database and server process. */
 async function main(): Promise<void> {
-  const { createBenchDatabase } = await import('./lib/database.ts');
-  const { freePort, startProcess } = await import('./lib/processes.ts');
-  const { CpuProbe } = await import('./lib/cpu.ts');
-  const { knobs } = await import('./lib/settings.ts');
-  const { loadConfig } = await import('../src/config/index.ts');
-  const { openPlatform } = await import('../src/bootstrap.ts');
-  const { createLogger } = await import('../src/kernel/logger.ts');
-  const k = knobs();
-  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const database = await createBenchDatabase();
-  const port = await freePort();
-  const env: Record<string, string> = {
-    DATABASE_URL: database.url,
-    IDFLOW_SEALING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-    IDFLOW_DATA_DIR: join(tmpdir(), `${database.name}-data`),
-    IDFLOW_ISSUER: `http://127.0.0.1:${port}`,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: k.serverLogLevel,
-    UV_THREADPOOL_SIZE: String(k.threadpool),
-  };
-  let server: Awaited<ReturnType<typeof startProcess>> | undefined;
-  try {
-    const services = await openPlatform(loadConfig({ ...process.env, ...env }), createLogger('warn', process.stderr));
-    const keys = await createOneClickBenchBrands(services);
-    await services.db.close();
-    const logFile = join(tmpdir(), `${database.name}.log`);
-    server = await startProcess({ args: ['src/main.ts'], env, cwd: root, port, readyPath: '/readyz', logFile });
-    log(`database ${database.name}; server ${server.url} (pid ${server.pids()[0]}), log ${logFile}`);
-    const cpu: Record<string, unknown> = {};
-    let probe: InstanceType<typeof CpuProbe> | undefined;
+  const { runStandalone } = await import('./lib/standalone.ts');
+  await runStandalone('one-click', createOneClickBenchBrands, async ({ server, prepared, k, log, window }) => {
     const result = await runOneClickBench({
       baseUrl: server.url,
-      ...keys,
+      ...prepared,
       connections: k.connections,
       warmupMs: k.warmupSeconds * 1000,
       durationMs: k.seconds * 1000,
       maxRequests: k.maxRequests,
-      onWindowStart: () => {
-        probe = new CpuProbe(() => server!.pids());
-        probe.start();
-      },
-      onWindowEnd: (figure) => {
-        probe!.stop();
-        cpu[figure] = probe!.result;
-      },
+      onWindowStart: window.start,
+      onWindowEnd: window.end,
       log,
     });
     const cores = availableParallelism();
@@ -183,11 +146,11 @@ async function main(): Promise<void> {
           `p50 ${m.latency.p50.toFixed(2)} ms, p99 ${m.latency.p99.toFixed(2)} ms, ${m.requests} flows, ${m.errors} errors${m.errorSamples.length ? ` ${JSON.stringify(m.errorSamples)}` : ''}\n`,
       );
     }
-    process.stdout.write(`${JSON.stringify({ command: k.command, cores, connections: result.connections, nonHosted: result.nonHosted, semiHosted: result.semiHosted, cpu })}\n`);
-  } finally {
-    await server?.stop().catch(() => {});
-    await database.drop().catch(() => {});
-  }
+    const target = result.nonHosted.perSecond / cores >= 500 && result.nonHosted.latency.p99 < 50;
+    process.stdout.write(`target Non-Hosted >= 500 flows/s per core with p99 < 50 ms: ${target ? 'PASS' : 'FAIL'}\n`);
+    if (result.nonHosted.errors || result.semiHosted.errors) process.exitCode = 1;
+    return { connections: result.connections, nonHosted: result.nonHosted, semiHosted: result.semiHosted };
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -5,8 +5,7 @@
 // (`npx node bench/web-kyc.ts`) it makes its own database and server process and prints
 // the figure.
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { encodeJpeg } from '../src/compat/authenteq-webkyc/jpeg.ts';
@@ -243,38 +242,10 @@ async function inParallel(count: number, concurrency: number, task: (index: numb
   );
 }
 
-/** Standalone: a fresh database, a server process as `npm start` runs it, the figure. */
+/** Standalone (and the third part of `npm run bench`): its own database and server process. */
 async function main(): Promise<void> {
-  const { createBenchDatabase } = await import('./lib/database.ts');
-  const { freePort, startProcess } = await import('./lib/processes.ts');
-  const { CpuProbe } = await import('./lib/cpu.ts');
-  const { knobs } = await import('./lib/settings.ts');
-  const { loadConfig } = await import('../src/config/index.ts');
-  const { openPlatform } = await import('../src/bootstrap.ts');
-  const { createLogger } = await import('../src/kernel/logger.ts');
-  const k = knobs();
-  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const database = await createBenchDatabase();
-  const port = await freePort();
-  const env: Record<string, string> = {
-    DATABASE_URL: database.url,
-    IDFLOW_SEALING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-    IDFLOW_DATA_DIR: join(tmpdir(), `${database.name}-data`),
-    IDFLOW_ISSUER: `http://127.0.0.1:${port}`,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: k.serverLogLevel,
-    UV_THREADPOOL_SIZE: String(k.threadpool),
-  };
-  let server: Awaited<ReturnType<typeof startProcess>> | undefined;
-  let services: Services | undefined;
-  try {
-    services = await openPlatform(loadConfig({ ...process.env, ...env }), createLogger('warn', process.stderr));
-    const logFile = join(tmpdir(), `${database.name}.log`);
-    server = await startProcess({ args: ['src/main.ts'], env, cwd: root, port, readyPath: '/readyz', logFile });
-    log(`database ${database.name}; server ${server.url} (pid ${server.pids()[0]}), log ${logFile}`);
-    let probe: InstanceType<typeof CpuProbe> | undefined;
+  const { runStandalone } = await import('./lib/standalone.ts');
+  await runStandalone('web-kyc', async () => undefined, async ({ services, server, k, log, window }) => {
     const result = await runWebKycBench({
       baseUrl: server.url,
       services,
@@ -283,11 +254,8 @@ async function main(): Promise<void> {
       durationMs: k.seconds * 1000,
       maxRequests: k.maxRequests,
       ...(process.env.BENCH_WEB_KYC_CODES ? { codes: Number(process.env.BENCH_WEB_KYC_CODES) } : {}),
-      onWindowStart: () => {
-        probe = new CpuProbe(() => server!.pids());
-        probe.start();
-      },
-      onWindowEnd: () => probe!.stop(),
+      onWindowStart: () => window.start('pairs'),
+      onWindowEnd: () => window.end('pairs'),
       log,
     });
     const cores = availableParallelism();
@@ -296,12 +264,11 @@ async function main(): Promise<void> {
       `Web KYC token + details: ${m.perSecond.toFixed(0)} pairs/s (${(m.perSecond / cores).toFixed(0)}/core on ${cores} cores), ` +
         `p50 ${m.latency.p50.toFixed(2)} ms, p99 ${m.latency.p99.toFixed(2)} ms, ${m.requests} pairs, ${m.errors} errors${m.errorSamples.length ? ` ${JSON.stringify(m.errorSamples)}` : ''}\n`,
     );
-    process.stdout.write(`${JSON.stringify({ command: k.command, cores, ...result, cpu: probe?.result })}\n`);
-  } finally {
-    await services?.db.close().catch(() => {});
-    await server?.stop().catch(() => {});
-    await database.drop().catch(() => {});
-  }
+    const target = m.perSecond / cores >= 1000 && m.latency.p99 < 25;
+    process.stdout.write(`target >= 1,000 pairs/s per core with p99 < 25 ms: ${target ? 'PASS' : 'FAIL'}\n`);
+    if (m.errors) process.exitCode = 1;
+    return { ...result };
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -1,0 +1,90 @@
+// What a bench that stands on its own needs, once: a fresh PostgreSQL database, the platform
+// opened in this process on it (to prepare clients and data), a server process started as
+// `npm start` starts it, CPU probes around the measured window, the result saved next to
+// the others in bench/results/, and everything dropped at the end.
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config/index.ts';
+import { openPlatform } from '../../src/bootstrap.ts';
+import { createLogger } from '../../src/kernel/logger.ts';
+import type { Services } from '../../src/services.ts';
+import { CpuProbe, type CpuShare } from './cpu.ts';
+import { createBenchDatabase } from './database.ts';
+import { freePort, startProcess, type ServerProcess } from './processes.ts';
+import { gitState, knobs, type Knobs } from './settings.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface StandaloneContext<Prepared> {
+  services: Services;
+  server: ServerProcess;
+  prepared: Prepared;
+  k: Knobs;
+  log: (line: string) => void;
+  /** Hooks for the measured window: CPU shares are recorded under the figure's name. */
+  window: { start: (figure: string) => void; end: (figure: string) => void };
+}
+
+export async function runStandalone<Prepared>(
+  name: string,
+  prepare: (services: Services) => Promise<Prepared>,
+  run: (context: StandaloneContext<Prepared>) => Promise<Record<string, unknown>>,
+): Promise<void> {
+  const k = knobs();
+  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  const database = await createBenchDatabase();
+  const port = await freePort();
+  const env: Record<string, string> = {
+    DATABASE_URL: database.url,
+    IDFLOW_SEALING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    IDFLOW_DATA_DIR: join(tmpdir(), `${database.name}-data`),
+    IDFLOW_ISSUER: `http://127.0.0.1:${port}`,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: k.serverLogLevel,
+    UV_THREADPOOL_SIZE: String(k.threadpool),
+  };
+  let server: ServerProcess | undefined;
+  let services: Services | undefined;
+  try {
+    services = await openPlatform(loadConfig({ ...process.env, ...env }), createLogger('warn', process.stderr));
+    const prepared = await prepare(services);
+    const logFile = join(tmpdir(), `${database.name}.log`);
+    server = await startProcess({ args: ['src/main.ts'], env, cwd: ROOT, port, readyPath: '/readyz', logFile });
+    log(`${name}: database ${database.name}; server ${server.url} (pid ${server.pids()[0]}), log ${logFile}`);
+    const cpu: Record<string, CpuShare> = {};
+    let probe: CpuProbe | undefined;
+    const running = server;
+    const figures = await run({
+      services,
+      server,
+      prepared,
+      k,
+      log,
+      window: {
+        start: () => {
+          probe = new CpuProbe(() => running.pids());
+          probe.start();
+        },
+        end: (figure) => {
+          probe!.stop();
+          if (probe!.result) cpu[figure] = probe!.result;
+        },
+      },
+    });
+    const result = { bench: name, command: k.command, git: await gitState(ROOT), at: new Date().toISOString(), cores: availableParallelism(), ...figures, cpu };
+    const stamp = result.at.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+    await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+    const json = `${JSON.stringify(result, null, 2)}\n`;
+    await writeFile(join(ROOT, 'bench', 'results', `${stamp}-${name}.json`), json);
+    await writeFile(join(ROOT, 'bench', 'results', `latest-${name}.json`), json);
+    process.stdout.write(`saved bench/results/${stamp}-${name}.json and bench/results/latest-${name}.json\n`);
+  } finally {
+    await services?.db.close().catch(() => {});
+    await server?.stop().catch(() => {});
+    await database.drop().catch(() => {});
+  }
+}
