@@ -415,6 +415,17 @@ for (const backend of await backends()) {
       assert.equal(after.searchParams.get('error_description'), 'document_expired');
     });
 
+    it('tells the operator when its provider is not offered here (server_error, provider_unavailable)', async () => {
+      const veriffClient = await kycClient(platform, `${app.origin}/veriff`, 'veriff-shop', false);
+      await saveWebKycSettings(platform.services.repos.clients, 'veriff-shop', { enabled: true, provider: 'veriff' });
+      const answer = await get(authorizeUrl(platform, { response_type: 'code', client_id: 'veriff-shop', redirect_uri: veriffClient.redirectUri, scope: 'kyc', state: 'st-v' }));
+      const intro = location(answer);
+      const cookie = answer.headers.get('set-cookie')!.split(';')[0]!;
+      const csrf = csrfOf(await (await get(`${platform.url}${intro}`, cookie)).text());
+      const url = new URL(location(await postForm(`${platform.url}${intro}/start`, { csrf }, cookie)));
+      assert.deepEqual([url.searchParams.get('error'), url.searchParams.get('error_description'), url.searchParams.get('state')], ['server_error', 'provider_unavailable', 'st-v']);
+    });
+
     it('lets the person cancel on the introduction page', async () => {
       const answer = await get(authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, scope: 'kyc', state: 'st-c' }));
       const intro = location(answer);

@@ -118,12 +118,15 @@ export class WebKyc {
     if (!flow) return { kind: 'unknown' };
     if (flow.state !== 'created') return this.resume(flowId);
     if (this.#d.flows.isExpired(flow)) return this.#fail(flow, 'expired');
-    const { verification, next } = await this.#d.verification.start({
-      provider: flow.context.provider,
-      clientId: flow.clientId,
-      flowId: flow.id,
-      returnTo: continuePath(flow.id),
-    });
+    let started: Awaited<ReturnType<VerificationPort['start']>>;
+    try {
+      started = await this.#d.verification.start({ provider: flow.context.provider, clientId: flow.clientId, flowId: flow.id, returnTo: continuePath(flow.id) });
+    } catch (error) {
+      // The client names a provider this deployment does not offer: the operator must hear of it.
+      if (isAppError(error) && error.code === 'validation_failed') return this.#fail(flow, 'provider_unavailable', 'server_error');
+      throw error;
+    }
+    const { verification, next } = started;
     try {
       await this.#d.flows.transition(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId: verification.id } });
     } catch (error) {
@@ -265,7 +268,7 @@ export class WebKyc {
     return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { code, state: flow.data.state }) };
   }
 
-  async #fail(flow: WebKycFlow, reason: string): Promise<ResumeOutcome> {
+  async #fail(flow: WebKycFlow, reason: string, error: 'access_denied' | 'server_error' = 'access_denied'): Promise<ResumeOutcome> {
     try {
       await this.#d.flows.transition(webKycFlow, flow, 'failed', { context: { ...flow.context, reason } }, { payload: { reason } });
     } catch (error) {
@@ -274,7 +277,7 @@ export class WebKyc {
     }
     // Nothing is handed out for a failed verification: whatever it kept goes with the next purge.
     if (flow.context.verificationId) await this.#d.grants.retainUntil(flow.id, this.#d.clock.now());
-    return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { error: 'access_denied', error_description: reason, state: flow.data.state }) };
+    return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { error, error_description: reason, state: flow.data.state }) };
   }
 
   async #revoke(grant: WebKycGrant): Promise<void> {
