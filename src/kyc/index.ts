@@ -1,5 +1,4 @@
 import type { Services } from '../services.ts';
-import { WebKycGrantsRepo } from '../storage/web-kyc-grants-repo.ts';
 import { WebKyc } from './web-kyc.ts';
 
 const instances = new WeakMap<Services, WebKyc>();
@@ -12,11 +11,9 @@ export function webKycOf(services: Services): WebKyc {
   let webKyc = instances.get(services);
   if (!webKyc) {
     webKyc = new WebKyc({
-      flows: services.flows,
-      flowsRepo: services.repos.flows,
-      grants: new WebKycGrantsRepo(services.db),
+      db: services.db,
+      sealer: services.sealer,
       clients: services.repos.clients,
-      events: services.repos.events,
       verification: services.verification,
       clock: services.clock,
       logger: services.logger,

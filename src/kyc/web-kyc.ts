@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Flow, FlowEngine } from '../flows/engine.ts';
+import { FlowEngine, type Flow } from '../flows/engine.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { isAppError } from '../kernel/errors.ts';
 import { randomToken } from '../kernel/ids.ts';
 import { constantTimeEqual, hashSecret } from '../kernel/secrets.ts';
 import type { ClientRecord, ClientsRepo } from '../storage/clients-repo.ts';
-import type { EventsRepo } from '../storage/events-repo.ts';
-import type { FlowsRepo } from '../storage/flows-repo.ts';
-import type { WebKycGrant, WebKycGrantsRepo } from '../storage/web-kyc-grants-repo.ts';
+import type { Db, Queryable } from '../storage/db.ts';
+import { EventsRepo } from '../storage/events-repo.ts';
+import { FlowsRepo } from '../storage/flows-repo.ts';
+import type { Sealer } from '../storage/sealer.ts';
+import { WebKycGrantsRepo, type WebKycGrant } from '../storage/web-kyc-grants-repo.ts';
 import type { VerificationView } from '../verification/engine.ts';
 import type { DocumentData, VerificationImages } from '../verification/types.ts';
 import type { VerificationPort } from './verification-port.ts';
@@ -26,11 +28,9 @@ import {
 } from './web-kyc-flow.ts';
 
 export interface WebKycDeps {
-  flows: FlowEngine;
-  flowsRepo: FlowsRepo;
-  grants: WebKycGrantsRepo;
+  db: Db;
+  sealer: Sealer;
   clients: ClientsRepo;
-  events: EventsRepo;
   verification: VerificationPort;
   clock: Clock;
   logger: Logger;
@@ -75,6 +75,14 @@ export interface WebKycDetails {
 
 const PURGE_BATCH = 200;
 
+/** The stores Web KYC writes, on the database or inside one transaction. */
+interface Stores {
+  flows: FlowEngine;
+  flowsRepo: FlowsRepo;
+  grants: WebKycGrantsRepo;
+  events: EventsRepo;
+}
+
 /**
  * Web KYC: an operator sends a person to verify their identity (OAuth 2.0 authorization
  * code flow, Authenteq's shape); idflow runs the verification, hands the operator a code,
@@ -83,11 +91,24 @@ const PURGE_BATCH = 200;
  * translates shapes.
  */
 export class WebKyc {
-  readonly #d: WebKycDeps;
+  readonly #base: WebKycDeps;
+  readonly #d: WebKycDeps & Stores;
 
   constructor(deps: WebKycDeps) {
-    this.#d = deps;
+    this.#base = deps;
+    this.#d = { ...deps, ...this.#on(deps.db) };
     deps.verification.onSettled((view) => this.#onSettled(view));
+  }
+
+  #on(q: Queryable): Stores {
+    const flowsRepo = new FlowsRepo(q, this.#base.sealer);
+    const events = new EventsRepo(q);
+    return { flows: new FlowEngine(flowsRepo, events, this.#base.clock), flowsRepo, grants: new WebKycGrantsRepo(q), events };
+  }
+
+  /** The changes of one step together: one commit (one WAL flush), all or nothing. */
+  #inTransaction<T>(fn: (stores: Stores) => Promise<T>): Promise<T> {
+    return this.#d.db.transaction((tx) => fn(this.#on(tx)));
   }
 
   /** Checks the operator's request and, when it is good, opens the flow (the person then sees the introduction). */
@@ -128,7 +149,17 @@ export class WebKyc {
     }
     const { verification, next } = started;
     try {
-      await this.#d.flows.transition(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId: verification.id } });
+      await this.#inTransaction(async ({ flows, grants }) => {
+        await flows.transition(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId: verification.id } });
+        await grants.insert({
+          flowId: flow.id,
+          clientId: flow.clientId!,
+          verificationId: verification.id,
+          redirectUri: flow.data.redirectUri,
+          retainUntil: flow.expiresAt,
+          now: this.#d.clock.now(),
+        });
+      });
     } catch (error) {
       // Another tab started first: this verification is not the flow's; keep nothing of it.
       if (isAppError(error) && error.code === 'flow_conflict') {
@@ -137,14 +168,6 @@ export class WebKyc {
       }
       throw error;
     }
-    await this.#d.grants.insert({
-      flowId: flow.id,
-      clientId: flow.clientId!,
-      verificationId: verification.id,
-      redirectUri: flow.data.redirectUri,
-      retainUntil: flow.expiresAt,
-      now: this.#d.clock.now(),
-    });
     return { kind: 'verification', next };
   }
 
@@ -205,11 +228,13 @@ export class WebKyc {
     const codeHash = hashSecret(input.code);
     const token = randomToken(32);
     const expiresAt = new Date(now.getTime() + TOKEN_TTL_SECONDS * 1000);
-    const grant = await this.#d.grants.exchange({ codeHash, clientId: client.clientId, redirectUri: input.redirectUri, tokenHash: hashSecret(token), tokenExpiresAt: expiresAt, now });
-    if (grant) {
-      await this.#moveFlow(grant.flowId, 'exchanged', { expiresAt });
-      return { ok: true, token, expiresAt };
-    }
+    // Using the code and moving the flow commit together.
+    const grant = await this.#inTransaction(async (stores) => {
+      const used = await stores.grants.exchange({ codeHash, clientId: client.clientId, redirectUri: input.redirectUri, tokenHash: hashSecret(token), tokenExpiresAt: expiresAt, now });
+      if (used) await moveFlow(stores.flows, used.flowId, 'exchanged', { expiresAt });
+      return used;
+    });
+    if (grant) return { ok: true, token, expiresAt };
 
     const existing = await this.#d.grants.findByCodeHash(codeHash);
     if (!existing || existing.clientId !== client.clientId) return { ok: false, problem: 'invalid_code' };
@@ -243,8 +268,10 @@ export class WebKyc {
       const due = await this.#d.grants.due(this.#d.clock.now(), PURGE_BATCH);
       for (const grant of due) {
         await this.#deleteVerificationData(grant.verificationId);
-        await this.#d.grants.delete(grant.flowId);
-        await this.#d.flowsRepo.delete(grant.flowId);
+        await this.#inTransaction(async ({ grants, flowsRepo }) => {
+          await grants.delete(grant.flowId);
+          await flowsRepo.delete(grant.flowId);
+        });
         purged++;
       }
       if (due.length < PURGE_BATCH) return purged;
@@ -254,50 +281,41 @@ export class WebKyc {
   async #issueCode(flow: WebKycFlow, client: ClientRecord | undefined): Promise<ResumeOutcome> {
     const code = randomBytes(32).toString('hex'); // alphanumeric, as the seed describes the code
     const codeExpiresAt = new Date(this.#d.clock.now().getTime() + CODE_TTL_SECONDS * 1000);
-    let issued: WebKycFlow;
+    let issued: { flow: WebKycFlow; set: boolean };
     try {
       // The transition is the lock: of two tabs coming back at once, one issues the code.
-      issued = (await this.#d.flows.transition(webKycFlow, flow, 'code_issued', { expiresAt: codeExpiresAt })) as WebKycFlow;
+      issued = await this.#inTransaction(async ({ flows, grants }) => ({
+        flow: (await flows.transition(webKycFlow, flow, 'code_issued', { expiresAt: codeExpiresAt })) as WebKycFlow,
+        set: await grants.setCode(flow.id, hashSecret(code), codeExpiresAt),
+      }));
     } catch (error) {
       if (isAppError(error) && error.code === 'flow_conflict') return this.resume(flow.id);
       throw error;
     }
-    if (!(await this.#d.grants.setCode(flow.id, hashSecret(code), codeExpiresAt))) {
-      return { kind: 'finished', page: pageView(issued, client), verified: true };
-    }
+    if (!issued.set) return { kind: 'finished', page: pageView(issued.flow, client), verified: true };
     return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { code, state: flow.data.state }) };
   }
 
   async #fail(flow: WebKycFlow, reason: string, error: 'access_denied' | 'server_error' = 'access_denied'): Promise<ResumeOutcome> {
     try {
-      await this.#d.flows.transition(webKycFlow, flow, 'failed', { context: { ...flow.context, reason } }, { payload: { reason } });
+      await this.#inTransaction(async ({ flows, grants }) => {
+        await flows.transition(webKycFlow, flow, 'failed', { context: { ...flow.context, reason } }, { payload: { reason } });
+        // Nothing is handed out for a failed verification: whatever it kept goes with the next purge.
+        if (flow.context.verificationId) await grants.retainUntil(flow.id, this.#d.clock.now());
+      });
     } catch (error) {
       if (isAppError(error) && error.code === 'flow_conflict') return this.resume(flow.id);
       throw error;
     }
-    // Nothing is handed out for a failed verification: whatever it kept goes with the next purge.
-    if (flow.context.verificationId) await this.#d.grants.retainUntil(flow.id, this.#d.clock.now());
     return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { error, error_description: reason, state: flow.data.state }) };
   }
 
   async #revoke(grant: WebKycGrant): Promise<void> {
-    await this.#d.grants.revoke(grant.flowId, this.#d.clock.now());
+    await this.#inTransaction(async (stores) => {
+      await stores.grants.revoke(grant.flowId, this.#d.clock.now());
+      await moveFlow(stores.flows, grant.flowId, 'revoked', {}, { type: 'web_kyc.revoked', payload: { reason: 'code_reused' } });
+    });
     await this.#deleteVerificationData(grant.verificationId);
-    await this.#moveFlow(grant.flowId, 'revoked', {}, { type: 'web_kyc.revoked', payload: { reason: 'code_reused' } });
-  }
-
-  /** Records a move of the flow for the audit trail; the grant row already holds the truth. */
-  async #moveFlow(flowId: string, to: WebKycState, changes: { expiresAt?: Date }, event?: { type?: string; payload?: Record<string, unknown> }): Promise<void> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const flow = await this.#d.flows.find<WebKycState, WebKycData>(webKycFlow, flowId);
-      if (!flow || flow.state === to || !webKycFlow.transitions[flow.state].includes(to)) return;
-      try {
-        await this.#d.flows.transition(webKycFlow, flow, to, changes, event);
-        return;
-      } catch (error) {
-        if (!(isAppError(error) && error.code === 'flow_conflict')) throw error;
-      }
-    }
   }
 
   async #deleteVerificationData(verificationId: string): Promise<void> {
@@ -326,6 +344,20 @@ export class WebKyc {
 
   async #find(flowId: string): Promise<WebKycFlow | undefined> {
     return (await this.#d.flows.find<WebKycState, WebKycData>(webKycFlow, flowId)) as WebKycFlow | undefined;
+  }
+}
+
+/** Moves a flow along for the audit trail (the grant row holds the truth); a flow already gone or moved on is left alone. */
+async function moveFlow(flows: FlowEngine, flowId: string, to: WebKycState, changes: { expiresAt?: Date }, event?: { type?: string; payload?: Record<string, unknown> }): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const flow = await flows.find<WebKycState, WebKycData>(webKycFlow, flowId);
+    if (!flow || flow.state === to || !webKycFlow.transitions[flow.state].includes(to)) return;
+    try {
+      await flows.transition(webKycFlow, flow, to, changes, event);
+      return;
+    } catch (error) {
+      if (!(isAppError(error) && error.code === 'flow_conflict')) throw error;
+    }
   }
 }
 
