@@ -150,6 +150,7 @@ function smsConfig(env: Env, idflowEnv: 'development' | 'production'): SmsConfig
   }
   return { sender, twilio, limits, allowedCountries };
 }
+
 function verificationConfig(env: Env, idflowEnv: 'development' | 'production'): VerificationConfig {
   const names = ['IDFLOW_VERIFF_API_KEY', 'IDFLOW_VERIFF_SHARED_SECRET', 'IDFLOW_VERIFF_BASE_URL'] as const;
   const set = names.filter((n) => env[n]);
