@@ -113,11 +113,12 @@ export async function runWebKycBench(options: WebKycBenchOptions): Promise<WebKy
   try {
     let codesWanted = options.codes;
     if (codesWanted === undefined) {
-      const sample = await makeCodes(services, calibrationIds, 20 * connections, log);
-      const trial = await load(sample.codes, { warmupMs: 1000, durationMs: 2000, maxRequests: sample.codes.length }, false);
+      const sample = await makeCodes(services, calibrationIds, 40 * connections, log);
+      const trial = await load(sample.codes, { warmupMs: 2000, durationMs: 3000, maxRequests: sample.codes.length }, false);
       const perSecond = Math.max(trial.perSecond, 10);
       const issuedPerSecond = sample.codes.length / (sample.issueMs / 1000);
-      const needed = Math.ceil((perSecond * (warmupMs + durationMs) * 2) / 1000) + 8 * connections;
+      // A cold server calibrates low: the real run gets three times what the trial suggests.
+      const needed = Math.ceil((perSecond * (warmupMs + durationMs) * 3) / 1000) + 16 * connections;
       // Issuing must leave the whole window inside the codes' lifetime.
       const affordable = Math.floor(issuedPerSecond * ((CODE_LIFETIME_MS * 0.9 - warmupMs - durationMs) / 1000));
       codesWanted = Math.min(needed, affordable);
