@@ -126,13 +126,6 @@ export class WebKyc {
     return { kind: 'started', page: pageView(flow, check.client) };
   }
 
-  /** The introduction page's view of a flow, or undefined when there is no such (live) flow. */
-  async view(flowId: string): Promise<WebKycPageView | undefined> {
-    const flow = await this.#find(flowId);
-    if (!flow) return undefined;
-    return pageView(flow, await this.#d.clients.findById(flow.clientId!));
-  }
-
   /** The person chose to start: the verification begins; returns where to send them. */
   async begin(flowId: string): Promise<ResumeOutcome | { kind: 'verification'; next: string }> {
     const flow = await this.#find(flowId);
