@@ -96,6 +96,10 @@ for (const backend of await backends()) {
           await page.getByRole('button', { name: 'Sign in' }).click();
         } else if (heading.startsWith('Allow')) {
           await screenshot(page, `${backend}-verified-claims-${name}-consent`);
+          if (params.claims && JSON.stringify(params.claims).includes('verified_claims')) {
+            // The person sees that their verified identity is asked for, however it was asked.
+            assert.match((await page.textContent('main')) ?? '', /verified identity/);
+          }
           await page.getByRole('button', { name: 'Allow' }).click();
         }
         await page.waitForLoadState();

@@ -33,7 +33,10 @@ ${alert(input.error)}
 }
 
 export function consentPage(input: { uid: string; clientName: string; csrf: string; scopes: string[]; claims: string[] }): string {
-  const items = input.scopes.map((s) => html`<li>${SCOPE_TEXT[s] ?? s}</li>`);
+  const asked = [...input.scopes];
+  // Verified claims asked for through the claims parameter, not the kyc scope, are still named.
+  if (input.claims.includes('verified_claims') && !asked.includes('kyc')) asked.push('kyc');
+  const items = asked.map((s) => html`<li>${SCOPE_TEXT[s] ?? s}</li>`);
   return page({
     title: `Allow ${input.clientName}?`,
     context: input.clientName,
