@@ -5,7 +5,8 @@
 // (`npx node bench/web-kyc.ts`) it makes its own database and server process and prints
 // the figure.
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { encodeJpeg } from '../src/compat/authenteq-webkyc/jpeg.ts';
@@ -15,6 +16,9 @@ import { saveWebKycSettings } from '../src/kyc/web-kyc-settings.ts';
 import type { Services } from '../src/services.ts';
 import { WebKycGrantsRepo } from '../src/storage/web-kyc-grants-repo.ts';
 import { measure, type Measurement, type Worker } from './lib/load.ts';
+import { freePort, startProcess } from './lib/processes.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export const BENCH_WEB_KYC_CLIENT = 'bench-web-kyc';
 const REDIRECT_URI = 'https://bench.example.com/kyc/result';
@@ -129,6 +133,38 @@ export async function runWebKycBench(options: WebKycBenchOptions): Promise<WebKy
     log(`Web KYC POST /v2/web-kyc/token + GET /v2/web-kyc/details: ${connections} connections, ${codes.length} codes`);
     const pairs = await load(codes, { warmupMs, durationMs, maxRequests: options.maxRequests ?? 1_000_000 }, true);
     return { pairs, connections, codes: codes.length, verifications: verificationIds.length, detailsBytes };
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * The ceiling of the same pair: `bench/ping-server.ts`'s `POST /pair/token` and
+ * `GET /pair/details` (a prebuilt body of `bodyBytes`), no work behind either, with the same
+ * connections, form body, window and load generator. What moving the bytes costs here.
+ */
+export async function runPairCeiling(options: { baseUrl: string; bodyBytes: number; connections: number; warmupMs: number; durationMs: number; maxRequests: number }): Promise<Measurement> {
+  const pool = new Pool(options.baseUrl, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const worker = (): Worker => ({
+    request: async () => {
+      const exchanged = await pool.request({
+        method: 'POST',
+        path: '/pair/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grantType: 'authorization_code', code: randomBytes(32).toString('hex'), redirectUri: REDIRECT_URI, clientId: BENCH_WEB_KYC_CLIENT, clientSecret: 'x'.repeat(43) }).toString(),
+      });
+      const tokenText = await exchanged.body.text();
+      if (exchanged.statusCode !== 200) return `token ${exchanged.statusCode}`;
+      const { token } = JSON.parse(tokenText) as { token: string };
+      const details = await pool.request({ method: 'GET', path: '/pair/details', headers: { authorization: `Bearer ${token}` } });
+      const text = await details.body.text();
+      if (details.statusCode !== 200 || text.length !== options.bodyBytes) return `details ${details.statusCode}, ${text.length} bytes`;
+      JSON.parse(text);
+      return undefined;
+    },
+  });
+  try {
+    return await measure({ warmupMs: options.warmupMs, durationMs: options.durationMs, maxRequests: options.maxRequests, workers: Array.from({ length: options.connections }, worker) });
   } finally {
     await pool.close();
   }
@@ -261,14 +297,25 @@ async function main(): Promise<void> {
     });
     const cores = availableParallelism();
     const m = result.pairs;
-    process.stdout.write(
-      `Web KYC token + details: ${m.perSecond.toFixed(0)} pairs/s (${(m.perSecond / cores).toFixed(0)}/core on ${cores} cores), ` +
-        `p50 ${m.latency.p50.toFixed(2)} ms, p99 ${m.latency.p99.toFixed(2)} ms, ${m.requests} pairs, ${m.errors} errors${m.errorSamples.length ? ` ${JSON.stringify(m.errorSamples)}` : ''}\n`,
-    );
+    const line = (label: string, x: Measurement) =>
+      `${label}: ${x.perSecond.toFixed(0)} pairs/s (${(x.perSecond / cores).toFixed(0)}/core on ${cores} cores), p50 ${x.latency.p50.toFixed(2)} ms, p99 ${x.latency.p99.toFixed(2)} ms, ${x.requests} pairs, ${x.errors} errors${x.errorSamples.length ? ` ${JSON.stringify(x.errorSamples)}` : ''}\n`;
+    process.stdout.write(line('Web KYC token + details', m));
+
+    // The baseline, in the same run: bare Fastify answering the same pair with a body of the same size.
+    const port = await freePort();
+    const ceilingServer = await startProcess({ args: ['bench/ping-server.ts'], env: { PORT: String(port), PAIR_BODY_BYTES: String(result.detailsBytes) }, cwd: ROOT, port, readyPath: '/ping', logFile: join(tmpdir(), `idflow-bench-ceiling-${port}.log`) });
+    let ceiling: Measurement;
+    try {
+      ceiling = await runPairCeiling({ baseUrl: ceilingServer.url, bodyBytes: result.detailsBytes, connections: k.connections, warmupMs: k.warmupSeconds * 1000, durationMs: k.seconds * 1000, maxRequests: k.maxRequests });
+    } finally {
+      await ceilingServer.stop();
+    }
+    process.stdout.write(line(`bare Fastify, same pair (${result.detailsBytes}-byte body)`, ceiling));
+    process.stdout.write(`ratio idflow / bare Fastify: ${(m.perSecond / ceiling.perSecond).toFixed(2)}\n`);
     const target = m.perSecond / cores >= 1000 && m.latency.p99 < 25;
-    process.stdout.write(`target >= 1,000 pairs/s per core with p99 < 25 ms: ${target ? 'PASS' : 'FAIL'}\n`);
-    if (m.errors) process.exitCode = 1;
-    return { ...result };
+    process.stdout.write(`target >= 1,000 pairs/s per core with p99 < 25 ms: ${target ? 'PASS' : 'FAIL'}${ceiling.perSecond / cores < 1000 || ceiling.latency.p99 >= 25 ? ' (beyond this machine: the bare Fastify pair above does not reach it either)' : ''}\n`);
+    if (m.errors || ceiling.errors) process.exitCode = 1;
+    return { ...result, ceiling, ratio: m.perSecond / ceiling.perSecond };
   });
 }
 

@@ -124,7 +124,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     keyring,
     repos,
     sealer,
-    flows: new FlowEngine(repos.flows, repos.events, clock),
+    flows: new FlowEngine(repos.flows, clock),
     wallet: new Wallet(repos.credentials, repos.consents, repos.events, clock),
     hasher,
     users: new UserService(repos.users, hasher),

@@ -12,6 +12,7 @@ import { applyImport } from '../src/provisioning/import-file.ts';
 import { purgeWebKyc } from '../src/kyc/index.ts';
 import { checkAuthorizeRequest } from '../src/kyc/web-kyc-request.ts';
 import { saveWebKycSettings } from '../src/kyc/web-kyc-settings.ts';
+import { authenteqDetailsJson, toAuthenteqDetails } from '../src/compat/authenteq-webkyc/details.ts';
 import { asJpeg } from '../src/compat/authenteq-webkyc/jpeg.ts';
 import { testImage } from '../src/verification/providers/sandbox/test-images.ts';
 import { launchBrowser, screenshot, startLoopbackApp, type LoopbackApp } from './support/browser.ts';
@@ -485,6 +486,27 @@ for (const backend of await backends()) {
       assert.ok(compared.meanDifference < 4, `mean difference ${compared.meanDifference}`);
       const already = Buffer.concat([JPEG, Buffer.from('rest')]);
       assert.equal(asJpeg(already), already, 'a JPEG passes through untouched');
+    });
+
+    it('writes the details body as the very bytes JSON.stringify gives, with and without a back image', () => {
+      const document = {
+        documentType: 'passport' as const,
+        documentNumber: 'C01X00T47',
+        issuingCountry: 'DEU',
+        givenNames: 'Zoë "Jo"',
+        surname: 'Ørsted\\Ünal',
+        dateOfBirth: '1987-01-12',
+        dateOfExpiry: '2031-11-22',
+        nationality: 'DEU',
+      };
+      const front = Buffer.concat([JPEG, Buffer.from('front image bytes \u00ff\u0000')]);
+      const back = Buffer.concat([JPEG, Buffer.from('back')]);
+      for (const images of [{ documentFront: front, documentBack: back }, { documentFront: front }, {}]) {
+        const input = { document, images } as Parameters<typeof authenteqDetailsJson>[0];
+        const bytes = authenteqDetailsJson(input);
+        assert.equal(bytes.toString('utf8'), JSON.stringify(toAuthenteqDetails(input)));
+        assert.deepEqual(JSON.parse(bytes.toString('utf8')).details.givenNames, 'Zoë "Jo"');
+      }
     });
 
     it('publishes the endpoints in /openapi.json under the authenteq-webkyc tag', async () => {

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/kernel/logger.ts';
 import type { Services } from '../../src/services.ts';
 import { CpuProbe, type CpuShare } from './cpu.ts';
 import { createBenchDatabase } from './database.ts';
+import { formatProfile, newestProfile, nowUs, summarizeProfile, type Span } from './profile.ts';
 import { freePort, startProcess, type ServerProcess } from './processes.ts';
 import { gitState, knobs, type Knobs } from './settings.ts';
 
@@ -49,11 +50,16 @@ export async function runStandalone<Prepared>(
   };
   let server: ServerProcess | undefined;
   let services: Services | undefined;
+  let profileDir: string | undefined;
+  const spans = new Map<string, Span>();
+  let current: Span | undefined;
   try {
     services = await openPlatform(loadConfig({ ...process.env, ...env }), createLogger('warn', process.stderr));
     const prepared = await prepare(services);
     const logFile = join(tmpdir(), `${database.name}.log`);
-    server = await startProcess({ args: ['src/main.ts'], env, cwd: ROOT, port, readyPath: '/readyz', logFile });
+    // BENCH_PROFILE=1: the server runs under --cpu-prof; the profile is cut to the measured windows.
+    profileDir = k.profile ? join(ROOT, 'bench', 'profiles', `${new Date().toISOString().replace(/:/g, '-')}`, name) : undefined;
+    server = await startProcess({ args: [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'src/main.ts'], env, cwd: ROOT, port, readyPath: '/readyz', logFile });
     log(`${name}: database ${database.name}; server ${server.url} (pid ${server.pids()[0]}), log ${logFile}`);
     const cpu: Record<string, CpuShare> = {};
     let probe: CpuProbe | undefined;
@@ -66,10 +72,13 @@ export async function runStandalone<Prepared>(
       log,
       window: {
         start: () => {
+          current = { fromUs: nowUs(), toUs: Number.POSITIVE_INFINITY };
           probe = new CpuProbe(() => running.pids());
           probe.start();
         },
         end: (figure) => {
+          current!.toUs = nowUs();
+          spans.set(figure, current!);
           probe!.stop();
           if (probe!.result) cpu[figure] = probe!.result;
         },
@@ -87,4 +96,6 @@ export async function runStandalone<Prepared>(
     await server?.stop().catch(() => {});
     await database.drop().catch(() => {});
   }
+  const file = profileDir && (await newestProfile(profileDir));
+  if (file) for (const [figure, span] of spans) process.stdout.write(`\n${formatProfile(figure, await summarizeProfile(file, span))}\n`);
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../kernel/errors.ts';
 import type { Clock } from '../kernel/clock.ts';
+import type { Cte, RowsOf } from '../storage/db.ts';
 import type { FlowChanges, FlowRecord, FlowsRepo } from '../storage/flows-repo.ts';
-import type { EventsRepo } from '../storage/events-repo.ts';
 
 /**
  * A kind of flow: its states and the only moves allowed between them. Every change of
@@ -35,12 +35,10 @@ export function isTerminal<State extends string>(definition: FlowDefinition<Stat
 /** The one executor of flows of every kind: start, load (with expiry), transition, count attempts. */
 export class FlowEngine {
   readonly #flows: FlowsRepo;
-  readonly #events: EventsRepo;
   readonly #clock: Clock;
 
-  constructor(flows: FlowsRepo, events: EventsRepo, clock: Clock) {
+  constructor(flows: FlowsRepo, clock: Clock) {
     this.#flows = flows;
-    this.#events = events;
     this.#clock = clock;
   }
 
@@ -64,6 +62,7 @@ export class FlowEngine {
       throw new AppError('invalid_transition', `A ${definition.kind} cannot start in ${input.state}`);
     }
     const now = this.#clock.now();
+    const started = input.state !== undefined && input.state !== definition.initial ? { payload: { state: input.state } } : {};
     const flow = await this.#flows.insert({
       id: randomUUID(),
       kind: definition.kind,
@@ -75,9 +74,7 @@ export class FlowEngine {
       context: input.context ?? {},
       expiresAt: new Date(now.getTime() + (input.ttlSeconds ?? definition.ttlSeconds) * 1000),
       now,
-    });
-    const started = input.state !== undefined && input.state !== definition.initial ? { payload: { state: input.state } } : {};
-    await this.#events.record({ type: `${definition.kind}.created`, clientId: input.clientId, userId: input.userId, flowId: flow.id, ...started }, now);
+    }, { type: `${definition.kind}.created`, ...started });
     return flow as Flow<Data, State>;
   }
 
@@ -116,15 +113,29 @@ export class FlowEngine {
       throw new AppError('invalid_transition', `This ${definition.kind} cannot go from ${flow.state} to ${to}`);
     }
     const now = this.#clock.now();
-    const updated = await this.#flows.update(flow, { ...changes, state: to }, now);
+    const recorded = to !== flow.state || event ? { type: event?.type ?? `${definition.kind}.${to}`, payload: { from: flow.state, to, ...event?.payload } } : undefined;
+    const updated = await this.#flows.update(flow, { ...changes, state: to }, now, recorded);
     if (!updated) throw new AppError('flow_conflict', 'The flow was changed by another request; try again');
-    if (to !== flow.state || event) {
-      await this.#events.record(
-        { type: event?.type ?? `${definition.kind}.${to}`, clientId: updated.clientId, userId: updated.userId, flowId: updated.id, payload: { from: flow.state, to, ...event?.payload } },
-        now,
-      );
-    }
     return updated as Flow<Data, State>;
+  }
+
+  /**
+   * The same move as `transition`, for another repository's statement to carry (a code used
+   * and its flow moved on, in one statement): it happens only if the flow is then in `from`.
+   */
+  moveWith<State extends string>(
+    definition: FlowDefinition<State>,
+    from: State,
+    to: State,
+    changes: { expiresAt?: Date } = {},
+    event?: { type?: string; payload?: Record<string, unknown> },
+  ): (rows: Pick<RowsOf, 'cte' | 'flowId'>, firstParam: number) => Cte {
+    if (!definition.transitions[from].includes(to)) {
+      throw new AppError('invalid_transition', `This ${definition.kind} cannot go from ${from} to ${to}`);
+    }
+    const now = this.#clock.now();
+    const recorded = { type: event?.type ?? `${definition.kind}.${to}`, payload: { from, to, ...event?.payload } };
+    return (rows, firstParam) => this.#flows.advanceOf(rows, { kind: definition.kind, from, to, expiresAt: changes.expiresAt, event: recorded, now }, firstParam);
   }
 
   /** Counts one attempt (a code, an input) and returns the flow with the new count. */

@@ -10,7 +10,8 @@ export interface VerificationPort {
   get(id: string): Promise<VerificationView | undefined>;
   /** Like `get`, but first brings a pending verification up to date (expiry, a missed webhook). */
   refresh(id: string): Promise<VerificationView | undefined>;
-  images(id: string): Promise<VerificationImages | undefined>;
+  /** The verification and, while its data is not deleted, its images, in one read. */
+  withImages(id: string): Promise<{ view: VerificationView; images: VerificationImages | undefined } | undefined>;
   cancel(id: string): Promise<VerificationView>;
   deleteData(id: string): Promise<void>;
   onSettled(listener: (view: VerificationView) => Promise<void>): void;

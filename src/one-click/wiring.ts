@@ -35,7 +35,7 @@ export function createOneClickServices(deps: {
   const { config, db, sealer, clock, logger, repos } = deps;
   return {
     oneClick: new OneClickService({
-      flows: new FlowEngine(repos.flows, repos.events, clock),
+      flows: new FlowEngine(repos.flows, clock),
       locks: new OneClickPhoneLocksRepo(db),
       inputFailures: new OneClickInputFailuresRepo(db),
       events: repos.events,

@@ -10,6 +10,25 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/**
+ * Writes one repository adds to another's statement, as common table expressions: they
+ * commit with it in one round trip and one WAL flush (data-modifying CTEs run once, to
+ * completion). `sql` is the CTE list without `with`; its parameters are numbered from the
+ * `firstParam` it was made for.
+ */
+export interface Cte {
+  sql: string;
+  params: unknown[];
+}
+
+/** The rows a `Cte` acts on: a CTE of the host statement, and which of its columns say what. */
+export interface RowsOf {
+  cte: string;
+  flowId: string;
+  clientId: string;
+  userId?: string;
+}
+
 export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;

@@ -1,5 +1,5 @@
 import { userUuid } from '../kernel/ids.ts';
-import type { Queryable } from './db.ts';
+import type { Cte, Queryable, RowsOf } from './db.ts';
 
 export interface NewEvent {
   type: string;
@@ -19,6 +19,25 @@ export interface EventRecord extends Required<Pick<NewEvent, 'type'>> {
   createdAt: Date;
 }
 
+const EVENT_COLUMNS = 'type, client_id, user_id, flow_id, payload, created_at';
+
+function eventValues(event: NewEvent, now: Date): unknown[] {
+  return [event.type, event.clientId ?? null, event.userId ? (userUuid(event.userId) ?? null) : null, event.flowId ?? null, JSON.stringify(event.payload ?? {}), now];
+}
+
+/**
+ * The event of a write another statement makes: one event per row of `rows` (none when
+ * the write did nothing), its flow, client and user taken from those rows.
+ */
+export function eventOfRows(rows: RowsOf, event: { type: string; payload?: Record<string, unknown> }, now: Date, firstParam: number): Cte {
+  const at = (column: string | undefined) => (column ? `${rows.cte}.${column}` : 'null::uuid');
+  return {
+    sql: `event as (insert into events (${EVENT_COLUMNS})
+      select $${firstParam}::text, ${at(rows.clientId)}, ${at(rows.userId)}, ${at(rows.flowId)}, $${firstParam + 1}::jsonb, $${firstParam + 2}::timestamptz from ${rows.cte})`,
+    params: [event.type, JSON.stringify(event.payload ?? {}), now],
+  };
+}
+
 export class EventsRepo {
   readonly #db: Queryable;
 
@@ -27,14 +46,7 @@ export class EventsRepo {
   }
 
   async record(event: NewEvent, now: Date): Promise<void> {
-    await this.#db.query('insert into events (type, client_id, user_id, flow_id, payload, created_at) values ($1, $2, $3, $4, $5, $6)', [
-      event.type,
-      event.clientId ?? null,
-      event.userId ? (userUuid(event.userId) ?? null) : null,
-      event.flowId ?? null,
-      JSON.stringify(event.payload ?? {}),
-      now,
-    ]);
+    await this.#db.query(`insert into events (${EVENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6)`, eventValues(event, now));
   }
 
   async listForFlow(flowId: string): Promise<EventRecord[]> {

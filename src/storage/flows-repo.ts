@@ -1,5 +1,6 @@
 import { userIdFromUuid, userUuid } from '../kernel/ids.ts';
-import type { Queryable } from './db.ts';
+import type { Cte, Queryable, RowsOf } from './db.ts';
+import { eventOfRows } from './events-repo.ts';
 import type { Sealer } from './sealer.ts';
 
 export interface FlowRecord<Data = Record<string, unknown>> {
@@ -43,6 +44,14 @@ interface Row {
   updated_at: Date;
 }
 
+/** What a flow's event says; its flow, client and user are the flow's. */
+export interface FlowEvent {
+  type: string;
+  payload?: Record<string, unknown>;
+}
+
+const FLOW_ROWS: RowsOf = { cte: 'flow', flowId: 'id', clientId: 'client_id', userId: 'user_id' };
+
 export class FlowsRepo {
   readonly #db: Queryable;
   readonly #sealer: Sealer;
@@ -63,10 +72,14 @@ export class FlowsRepo {
     context: Record<string, unknown>;
     expiresAt: Date;
     now: Date;
-  }): Promise<FlowRecord<Data>> {
+  }, event: FlowEvent): Promise<FlowRecord<Data>> {
+    const recorded = eventOfRows(FLOW_ROWS, event, flow.now, 11);
     const [row] = await this.#db.query<Row>(
-      `insert into flows (id, kind, state, client_id, user_id, subject_index, data_sealed, context, expires_at, created_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning *`,
+      `with flow as (
+         insert into flows (id, kind, state, client_id, user_id, subject_index, data_sealed, context, expires_at, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning *
+       ), ${recorded.sql}
+       select * from flow`,
       [
         flow.id,
         flow.kind,
@@ -78,6 +91,7 @@ export class FlowsRepo {
         JSON.stringify(flow.context),
         flow.expiresAt,
         flow.now,
+        ...recorded.params,
       ],
     );
     return this.#toRecord<Data>(row!);
@@ -100,13 +114,18 @@ export class FlowsRepo {
 
   /**
    * Applies changes only if nobody changed the flow since it was read (optimistic
-   * concurrency on `version`); undefined means someone else won.
+   * concurrency on `version`); undefined means someone else won. The event, when given,
+   * is recorded in the same statement, and only if the change was made.
    */
-  async update<Data>(flow: FlowRecord<Data>, changes: FlowChanges<Data>, now: Date): Promise<FlowRecord<Data> | undefined> {
+  async update<Data>(flow: FlowRecord<Data>, changes: FlowChanges<Data>, now: Date, event?: FlowEvent): Promise<FlowRecord<Data> | undefined> {
+    const recorded = event && eventOfRows(FLOW_ROWS, event, now, 10);
     const [row] = await this.#db.query<Row>(
-      `update flows set state = $3, user_id = $4, data_sealed = $5, context = $6, attempts = $7, expires_at = $8,
-         version = version + 1, updated_at = $9
-       where id = $1 and version = $2 returning *`,
+      `with flow as (
+         update flows set state = $3, user_id = $4, data_sealed = $5, context = $6, attempts = $7, expires_at = $8,
+           version = version + 1, updated_at = $9
+         where id = $1 and version = $2 returning *
+       )${recorded ? `, ${recorded.sql}` : ''}
+       select * from flow`,
       [
         flow.id,
         flow.version,
@@ -117,9 +136,26 @@ export class FlowsRepo {
         changes.attempts ?? flow.attempts,
         changes.expiresAt ?? flow.expiresAt,
         now,
+        ...(recorded?.params ?? []),
       ],
     );
     return row ? this.#toRecord<Data>(row) : undefined;
+  }
+
+  /**
+   * Moves the flow whose id `rows` returns from `from` to `to`, with its event, as part of
+   * another repository's statement; nothing happens when that flow is not in `from`.
+   */
+  advanceOf(rows: Pick<RowsOf, 'cte' | 'flowId'>, move: { kind: string; from: string; to: string; expiresAt?: Date | undefined; event: FlowEvent; now: Date }, firstParam: number): Cte {
+    const p = (i: number) => `$${firstParam + i}`;
+    const recorded = eventOfRows(FLOW_ROWS, move.event, move.now, firstParam + 5);
+    return {
+      sql: `flow as (
+        update flows set state = ${p(2)}, expires_at = coalesce(${p(3)}::timestamptz, expires_at), version = version + 1, updated_at = ${p(4)}
+        where id in (select ${rows.flowId} from ${rows.cte}) and kind = ${p(0)} and state = ${p(1)} returning *
+      ), ${recorded.sql}`,
+      params: [move.kind, move.from, move.to, move.expiresAt ?? null, move.now, ...recorded.params],
+    };
   }
 
   async delete(id: string): Promise<void> {

@@ -169,15 +169,21 @@ export class VerificationsRepo {
     }
   }
 
-  async images(id: string): Promise<VerificationImages> {
-    if (!UUID.test(id)) return {};
-    const rows = await this.#db.query<{ kind: ImageKind; image_sealed: string }>(
-      'select kind, image_sealed from verification_images where verification_id = $1',
+  /** The verification and its images, in one read. */
+  async findWithImages(id: string): Promise<{ record: VerificationRecord; images: VerificationImages } | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const rows = await this.#db.query<Row & { image_kind: ImageKind | null; image_sealed: string | null }>(
+      `select v.*, i.kind as image_kind, i.image_sealed
+       from verifications v left join verification_images i on i.verification_id = v.id
+       where v.id = $1`,
       [id],
     );
+    if (rows.length === 0) return undefined;
     const images: VerificationImages = {};
-    for (const row of rows) images[IMAGE_KINDS[row.kind]] = this.#sealer.keyring.openBuffer(row.image_sealed, `verification_images.image:${id}:${row.kind}`);
-    return images;
+    for (const row of rows) {
+      if (row.image_kind && row.image_sealed) images[IMAGE_KINDS[row.image_kind]] = this.#sealer.keyring.openBuffer(row.image_sealed, `verification_images.image:${id}:${row.image_kind}`);
+    }
+    return { record: this.#toRecord(rows[0]!), images };
   }
 
   async deleteImages(id: string): Promise<void> {

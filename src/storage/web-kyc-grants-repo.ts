@@ -1,4 +1,5 @@
-import type { Queryable } from './db.ts';
+import type { Cte, Queryable, RowsOf } from './db.ts';
+import { eventOfRows } from './events-repo.ts';
 
 /** What one Web KYC verification hands to one client: the code, then the token, and until when. */
 export interface WebKycGrant {
@@ -43,6 +44,16 @@ const toGrant = (row: Row): WebKycGrant => ({
   createdAt: row.created_at,
 });
 
+/** Writes another repository adds to a grant's statement (the flow moved on, with its event). */
+export type WithGrant = (rows: RowsOf, firstParam: number) => Cte;
+
+const GRANT_ROWS: RowsOf = { cte: 'used', flowId: 'flow_id', clientId: 'client_id' };
+
+const withAlso = (also: WithGrant | undefined, firstParam: number): Cte => {
+  const cte = also?.(GRANT_ROWS, firstParam);
+  return cte ? { sql: `, ${cte.sql}`, params: cte.params } : { sql: '', params: [] };
+};
+
 /** Codes and tokens are looked up by their hash only; the values themselves are never stored. */
 export class WebKycGrantsRepo {
   readonly #db: Queryable;
@@ -75,11 +86,15 @@ export class WebKycGrantsRepo {
     return row ? toGrant(row) : undefined;
   }
 
-  /** A token that is neither expired nor revoked. */
-  async findLiveToken(tokenHash: string, now: Date): Promise<WebKycGrant | undefined> {
+  /** A token that is neither expired nor revoked; each read is recorded as an event, in the same statement. */
+  async readLiveToken(tokenHash: string, now: Date, eventType: string): Promise<WebKycGrant | undefined> {
+    const event = eventOfRows(GRANT_ROWS, { type: eventType }, now, 3);
     const [row] = await this.#db.query<Row>(
-      `select ${COLUMNS} from web_kyc_grants where token_hash = $1 and token_expires_at > $2 and revoked_at is null`,
-      [tokenHash, now],
+      `with used as (
+         select ${COLUMNS} from web_kyc_grants where token_hash = $1 and token_expires_at > $2 and revoked_at is null
+       ), ${event.sql}
+       select * from used`,
+      [tokenHash, now, ...event.params],
     );
     return row ? toGrant(row) : undefined;
   }
@@ -99,20 +114,31 @@ export class WebKycGrantsRepo {
    * unused, unexpired and was issued to this client for this redirect URI; so two
    * exchanges racing on one code cannot both win.
    */
-  async exchange(input: { codeHash: string; clientId: string; redirectUri: string; tokenHash: string; tokenExpiresAt: Date; now: Date }): Promise<WebKycGrant | undefined> {
+  async exchange(input: { codeHash: string; clientId: string; redirectUri: string; tokenHash: string; tokenExpiresAt: Date; now: Date }, also?: WithGrant): Promise<WebKycGrant | undefined> {
+    const more = withAlso(also, 7);
     const [row] = await this.#db.query<Row>(
-      `update web_kyc_grants set code_used_at = $6, token_hash = $4, token_expires_at = $5, retain_until = $5
-       where code_hash = $1 and client_id = $2 and redirect_uri = $3
-         and code_used_at is null and revoked_at is null and code_expires_at > $6
-       returning ${COLUMNS}`,
-      [input.codeHash, input.clientId, input.redirectUri, input.tokenHash, input.tokenExpiresAt, input.now],
+      `with used as (
+         update web_kyc_grants set code_used_at = $6, token_hash = $4, token_expires_at = $5, retain_until = $5
+         where code_hash = $1 and client_id = $2 and redirect_uri = $3
+           and code_used_at is null and revoked_at is null and code_expires_at > $6
+         returning ${COLUMNS}
+       )${more.sql}
+       select * from used`,
+      [input.codeHash, input.clientId, input.redirectUri, input.tokenHash, input.tokenExpiresAt, input.now, ...more.params],
     );
     return row ? toGrant(row) : undefined;
   }
 
   /** Revokes the token (if any) and schedules the data for deletion now. */
-  async revoke(flowId: string, now: Date): Promise<void> {
-    await this.#db.query('update web_kyc_grants set revoked_at = coalesce(revoked_at, $2), retain_until = least(retain_until, $2) where flow_id = $1', [flowId, now]);
+  async revoke(flowId: string, now: Date, also?: WithGrant): Promise<void> {
+    const more = withAlso(also, 3);
+    await this.#db.query(
+      `with used as (
+         update web_kyc_grants set revoked_at = coalesce(revoked_at, $2), retain_until = least(retain_until, $2) where flow_id = $1 returning ${COLUMNS}
+       )${more.sql}
+       select 1 from used`,
+      [flowId, now, ...more.params],
+    );
   }
 
   /** Brings the deletion forward (a rejected verification has nothing to hand out). */

@@ -178,9 +178,14 @@ export class VerificationEngine {
 
   /** Sealed images (document front/back, face) while not deleted. */
   async images(id: string): Promise<VerificationImages | undefined> {
-    const record = await this.#deps.repo.findById(id);
-    if (!record || record.dataDeletedAt) return undefined;
-    return this.#deps.repo.images(id);
+    return (await this.withImages(id))?.images;
+  }
+
+  /** The verification and, while its data is not deleted, its images: one read. */
+  async withImages(id: string): Promise<{ view: VerificationView; images: VerificationImages | undefined } | undefined> {
+    const found = await this.#deps.repo.findWithImages(id);
+    if (!found) return undefined;
+    return { view: this.#view(found.record), images: found.record.dataDeletedAt ? undefined : found.images };
   }
 
   /** The idflow path a vendor sends the person back to. */

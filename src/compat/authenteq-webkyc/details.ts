@@ -16,23 +16,44 @@ const DOCUMENT_TYPES: Record<DocumentData['documentType'], string> = {
 };
 
 /** The `/v2/web-kyc/details` body: exactly the seed's fields, nothing more. */
-export function toAuthenteqDetails({ document: d, images }: WebKycDetails) {
+export function toAuthenteqDetails(input: WebKycDetails) {
+  const { front, back } = croppedDocs(input);
+  return { croppedDocs: { front: front?.toString('base64') ?? '', back: back?.toString('base64') ?? null }, details: detailsOf(input.document) };
+}
+
+/**
+ * The same body as JSON bytes, byte for byte `JSON.stringify(toAuthenteqDetails(input))`.
+ * The two images are ~100 KB of base64, which needs no JSON escaping: their bytes are
+ * copied into the body as they are, where a string would be scanned for escapes and then
+ * again for UTF-8, the largest cost of the whole request.
+ */
+export function authenteqDetailsJson(input: WebKycDetails): Buffer {
+  const { front, back } = croppedDocs(input);
+  const base64 = (image: Buffer) => Buffer.from(image.toString('base64'), 'latin1');
+  return Buffer.concat([
+    Buffer.from('{"croppedDocs":{"front":"'),
+    ...(front ? [base64(front)] : []),
+    Buffer.from(back ? '","back":"' : '","back":null'),
+    ...(back ? [base64(back), Buffer.from('"')] : []),
+    Buffer.from(`},"details":${JSON.stringify(detailsOf(input.document))}}`),
+  ]);
+}
+
+function croppedDocs({ images }: WebKycDetails): { front: Buffer | undefined; back: Buffer | undefined } {
+  return { front: images.documentFront && asJpeg(images.documentFront), back: images.documentBack && asJpeg(images.documentBack) };
+}
+
+function detailsOf(d: DocumentData) {
   return {
-    croppedDocs: {
-      front: images.documentFront ? asJpeg(images.documentFront).toString('base64') : '',
-      back: images.documentBack ? asJpeg(images.documentBack).toString('base64') : null,
-    },
-    details: {
-      documentNumber: d.documentNumber,
-      issuingCountry: d.issuingCountry,
-      documentType: DOCUMENT_TYPES[d.documentType] ?? 'OTHER',
-      givenNames: d.givenNames,
-      surname: d.surname,
-      dateOfBirth: d.dateOfBirth,
-      nationality: d.nationality ?? null,
-      dateOfIssue: d.dateOfIssue ?? null,
-      dateOfExpiry: d.dateOfExpiry,
-      sex: d.sex ?? null,
-    },
+    documentNumber: d.documentNumber,
+    issuingCountry: d.issuingCountry,
+    documentType: DOCUMENT_TYPES[d.documentType] ?? 'OTHER',
+    givenNames: d.givenNames,
+    surname: d.surname,
+    dateOfBirth: d.dateOfBirth,
+    nationality: d.nationality ?? null,
+    dateOfIssue: d.dateOfIssue ?? null,
+    dateOfExpiry: d.dateOfExpiry,
+    sex: d.sex ?? null,
   };
 }
