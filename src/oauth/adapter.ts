@@ -1,4 +1,4 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../kernel/clock.ts';
 import type { OidcPayloadsRepo } from '../storage/oidc-payloads-repo.ts';
 import type { ClientsRepo } from '../storage/clients-repo.ts';
@@ -11,6 +11,7 @@ import { toProviderMetadata } from './client-metadata.ts';
  * oidc_payloads.
  */
 export function adapterFactory(payloads: OidcPayloadsRepo, clients: ClientsRepo, clock: Clock) {
+  const grants = new GrantsReadAlong();
   return class SqlAdapter implements Adapter {
     readonly model: string;
 
@@ -29,6 +30,15 @@ export function adapterFactory(payloads: OidcPayloadsRepo, clients: ClientsRepo,
         const client = await clients.findRecent(id);
         return client ? (toProviderMetadata(client) as AdapterPayload) : undefined;
       }
+      if (this.model === 'Grant') {
+        const grant = grants.take(id);
+        if (grant) return grant as AdapterPayload;
+      }
+      if (READ_WITH_GRANT.has(this.model)) {
+        const row = await payloads.findWithGrant(this.model, id, clock.now());
+        if (row?.grant_id && row.grant_payload) grants.keep(row.grant_id, row.grant_payload);
+        return row && withConsumed(row);
+      }
       const row = await payloads.find(this.model, id, clock.now());
       return row && withConsumed(row);
     }
@@ -44,7 +54,12 @@ export function adapterFactory(payloads: OidcPayloadsRepo, clients: ClientsRepo,
     }
 
     async consume(id: string): Promise<void> {
-      await payloads.consume(this.model, id, clock.now());
+      const { consumed, grantId } = await payloads.consume(this.model, id, clock.now());
+      if (consumed) return;
+      // Another request used this code or refresh token between our read and now: that is
+      // reuse, and reuse revokes the grant, as oidc-provider does when it sees it first.
+      if (grantId) await payloads.revokeByGrantId(grantId);
+      throw new errors.InvalidGrant('grant request is invalid');
     }
 
     async destroy(id: string): Promise<void> {
@@ -60,4 +75,36 @@ export function adapterFactory(payloads: OidcPayloadsRepo, clients: ClientsRepo,
 function withConsumed(row: { payload: Record<string, unknown>; consumed_at: Date | null }): AdapterPayload {
   const payload = row.payload as AdapterPayload;
   return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : payload;
+}
+
+/** Models whose every read is followed by a read of their grant. */
+const READ_WITH_GRANT = new Set(['RefreshToken', 'AuthorizationCode']);
+
+/**
+ * Grants read along with a refresh token or a code, for oidc-provider's grant lookup that
+ * follows within the same request. Each is handed out once, and only within a second of
+ * the read: as fresh as a query made then would have been.
+ */
+class GrantsReadAlong {
+  static readonly MAX_AGE_MS = 1000;
+  readonly #kept = new Map<string, { payload: Record<string, unknown>; at: number }>();
+
+  keep(grantId: string, payload: Record<string, unknown>): void {
+    if (this.#kept.size >= 1000) this.#sweep();
+    this.#kept.set(grantId, { payload, at: performance.now() });
+  }
+
+  take(grantId: string): Record<string, unknown> | undefined {
+    const kept = this.#kept.get(grantId);
+    if (!kept) return undefined;
+    this.#kept.delete(grantId);
+    return performance.now() - kept.at < GrantsReadAlong.MAX_AGE_MS ? kept.payload : undefined;
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    for (const [id, kept] of this.#kept) if (now - kept.at >= GrantsReadAlong.MAX_AGE_MS) this.#kept.delete(id);
+    // Requests that never asked for their grant (refused earlier) must not pile up.
+    if (this.#kept.size >= 1000) this.#kept.clear();
+  }
 }

@@ -31,6 +31,21 @@ export class OidcPayloadsRepo {
     return row;
   }
 
+  /**
+   * The row and, in the same read, the grant it belongs to (oidc-provider asks for the grant
+   * right after a refresh token or an authorization code): one query, not two.
+   */
+  async findWithGrant(model: string, id: string, now: Date): Promise<(OidcPayloadRow & { grant_id: string | null; grant_payload: Record<string, unknown> | null }) | undefined> {
+    const [row] = await this.#db.query<OidcPayloadRow & { grant_id: string | null; grant_payload: Record<string, unknown> | null }>(
+      `select p.payload, p.consumed_at, p.grant_id, g.payload as grant_payload
+       from oidc_payloads p
+       left join oidc_payloads g on g.model = 'Grant' and g.id = p.grant_id and (g.expires_at is null or g.expires_at > $3)
+       where p.model = $1 and p.id = $2 and (p.expires_at is null or p.expires_at > $3)`,
+      [model, id, now],
+    );
+    return row;
+  }
+
   /** Finds a row even after it expired, to say *when* it expired; never to honour it. */
   async findIgnoringExpiry(model: string, id: string): Promise<(OidcPayloadRow & { expires_at: Date | null }) | undefined> {
     const [row] = await this.#db.query<OidcPayloadRow & { expires_at: Date | null }>(
@@ -48,8 +63,17 @@ export class OidcPayloadsRepo {
     return row;
   }
 
-  async consume(model: string, id: string, now: Date): Promise<void> {
-    await this.#db.query('update oidc_payloads set consumed_at = $3 where model = $1 and id = $2', [model, id, now]);
+  /**
+   * Marks the row used, once: of two requests that both read it unused, only one gets
+   * `consumed: true`. Also says which grant the row belongs to.
+   */
+  async consume(model: string, id: string, now: Date): Promise<{ consumed: boolean; grantId: string | undefined }> {
+    const [row] = await this.#db.query<{ consumed: boolean; grant_id: string | null }>(
+      `with used as (update oidc_payloads set consumed_at = $3 where model = $1 and id = $2 and consumed_at is null returning 1)
+       select exists (select 1 from used) as consumed, grant_id from oidc_payloads where model = $1 and id = $2`,
+      [model, id, now],
+    );
+    return { consumed: row?.consumed ?? false, grantId: row?.grant_id ?? undefined };
   }
 
   async destroy(model: string, id: string): Promise<void> {
