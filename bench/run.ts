@@ -166,16 +166,16 @@ async function runAll(db: BenchDatabase): Promise<Report> {
     if (res.statusCode !== 200) throw new Error(`password grant for a refresh token failed: ${res.statusCode} ${text.slice(0, 200)}`);
     return (JSON.parse(text) as { refresh_token: string }).refresh_token;
   };
-  const refreshFigure = (idflow: ServerProcess, key: string, label: string) => async () => {
+  const refreshFigure = (idflow: ServerProcess, key: string, label: string, startChain: (pool: Pool, i: number) => Promise<string> = signInForToken) => async () => {
     // Each chain starts from a password sign-in, made before the clock starts.
     const pool = new Pool(idflow.url, { connections: k.threadpool });
-    const firstTokens = await Promise.all(Array.from({ length: k.connections }, (_, i) => signInForToken(pool, i))).finally(() => pool.close());
+    const firstTokens = await Promise.all(Array.from({ length: k.connections }, (_, i) => startChain(pool, i))).finally(() => pool.close());
     return http(key, label, idflow, k.connections, (i, pool) => {
       let token: string | undefined = firstTokens[i];
       return {
         // A failed request may have used its token up: that chain starts again from a sign-in.
         prepare: async () => {
-          token ??= await signInForToken(pool, i);
+          token ??= await startChain(pool, i);
         },
         request: async () => {
           const res = await pool.request({
@@ -195,8 +195,8 @@ async function runAll(db: BenchDatabase): Promise<Report> {
   if (wanted('refresh')) figures.refresh = await withIdflow('refresh', (idflow) => refreshFigure(idflow, 'refresh', '(c) refresh_token grant POST /oauth/token')());
 
   // (d) client_credentials grant, confidential client authenticating with HTTP Basic.
-  const basic = `Basic ${Buffer.from(`${encodeURIComponent(CONFIDENTIAL_CLIENT)}:${encodeURIComponent(service.secret!)}`).toString('base64')}`;
-  const clientCredentialsFigure = (idflow: ServerProcess, key: string, label: string) =>
+  const basicOf = (secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(CONFIDENTIAL_CLIENT)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+  const clientCredentialsFigure = (idflow: ServerProcess, key: string, label: string, basic = basicOf(service.secret!)) =>
     http(key, label, idflow, k.connections, () => async (pool) => {
       const res = await pool.request({
         method: 'POST',
@@ -207,6 +207,26 @@ async function runAll(db: BenchDatabase): Promise<Report> {
       return tokenProblem(res.statusCode, await res.body.text());
     });
   if (wanted('clientCredentials')) figures.clientCredentials = await withIdflow('clientCredentials', (idflow) => clientCredentialsFigure(idflow, 'clientCredentials', '(d) client_credentials grant POST /oauth/token'));
+
+  // (f), (g): the same two grants on oidc-provider alone, in memory: what the library itself
+  // costs on this machine before any storage, account lookup or logging.
+  if (wanted('refreshAlone') || wanted('clientCredentialsAlone')) {
+    const alonePort = await freePort();
+    const aloneSecret = randomBytes(24).toString('base64url');
+    server = await startProcess({ args: ['bench/oidc-provider-alone.ts'], env: { PORT: String(alonePort), BENCH_CLIENT_SECRET: aloneSecret }, cwd: ROOT, port: alonePort, readyPath: '/ping', logFile });
+    const alone = server;
+    try {
+      const mint = async (pool: Pool): Promise<string> => {
+        const res = await pool.request({ method: 'POST', path: '/bench/refresh-token' });
+        return ((await res.body.json()) as { refresh_token: string }).refresh_token;
+      };
+      if (wanted('refreshAlone')) figures.refreshAlone = await refreshFigure(alone, 'refreshAlone', '(f) refresh_token, oidc-provider alone (in memory)', mint)();
+      if (wanted('clientCredentialsAlone')) figures.clientCredentialsAlone = await clientCredentialsFigure(alone, 'clientCredentialsAlone', '(g) client_credentials, oidc-provider alone', basicOf(aloneSecret));
+    } finally {
+      await alone.stop();
+      server = undefined;
+    }
+  }
 
   // Optional: the same two grants with idflow as a small cluster, next to the single process.
   let extra: RunFacts['extra'];

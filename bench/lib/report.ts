@@ -50,7 +50,7 @@ export interface Check {
 }
 
 export interface Report extends RunFacts {
-  ratios: Record<'signInOverArgon2' | 'signInOverArgon2ByCpu' | 'refreshOverCeiling' | 'clientCredentialsOverCeiling', number>;
+  ratios: Record<'signInOverArgon2' | 'signInOverArgon2ByCpu' | 'refreshOverCeiling' | 'clientCredentialsOverCeiling' | 'refreshOverLibrary' | 'clientCredentialsOverLibrary', number>;
   checks: Check[];
   reference: { source: string; perVcpu: Record<string, number>; onThisMachine: Record<string, number>; idflowTimes: Record<string, number> };
   /** No request failed: the figures are valid. */
@@ -66,6 +66,7 @@ export function evaluate(facts: RunFacts): Report {
   const f = facts.figures;
   const rate = (x: Figure | undefined) => x?.perSecond ?? NaN;
   const a = rate(f.argon2), b = rate(f.signIn), c = rate(f.refresh), d = rate(f.clientCredentials), e = rate(f.ping);
+  const fa = rate(f.refreshAlone), ga = rate(f.clientCredentialsAlone);
   // A check whose figure was not measured (BENCH_ONLY) has no verdict.
   const verdict = (value: number, ok: (v: number) => boolean) => (Number.isFinite(value) ? ok(value) : null);
   const refreshP99 = f.refresh?.latency.p99 ?? NaN;
@@ -87,6 +88,8 @@ export function evaluate(facts: RunFacts): Report {
       signInOverArgon2ByCpu: (f.argon2?.cpu?.server ?? NaN) / (f.argon2?.perSecond ?? NaN) / ((f.signIn?.cpuMsPerRequest?.total ?? NaN) / 1000),
       refreshOverCeiling: c / e,
       clientCredentialsOverCeiling: d / e,
+      refreshOverLibrary: c / fa,
+      clientCredentialsOverLibrary: d / ga,
     },
     checks,
     reference: {
@@ -157,7 +160,7 @@ export function printReport(r: Report): string {
   lines.push(`argon2id  m=${s.argon2.memoryKiB} KiB, t=${s.argon2.iterations}, p=${s.argon2.parallelism} (loadConfig().password)`);
   lines.push(`load      ${s.warmupSeconds} s warm-up + ${s.seconds} s measured per figure (at most ${num(s.maxRequests as number)} requests), closed loop, keep-alive, 127.0.0.1`);
   lines.push('');
-  const order = ['argon2', 'signIn', 'refresh', 'clientCredentials', 'ping'];
+  const order = ['argon2', 'signIn', 'refresh', 'clientCredentials', 'ping', 'refreshAlone', 'clientCredentialsAlone'];
   lines.push(...figureRows(r.figures, order));
   if (r.extra) {
     lines.push('');
@@ -172,11 +175,25 @@ export function printReport(r: Report): string {
   lines.push(`${pad('     the same from CPU cost (CPU per hash / per sign-in)', 48)}${lpad(num(r.ratios.signInOverArgon2ByCpu, 3), 10)}`);
   lines.push(`${pad('c/e  refresh / bare Fastify ceiling', 48)}${lpad(num(r.ratios.refreshOverCeiling, 3), 10)}`);
   lines.push(`${pad('d/e  client_credentials / bare Fastify ceiling', 48)}${lpad(num(r.ratios.clientCredentialsOverCeiling, 3), 10)}`);
+  lines.push(`${pad('c/f  refresh / oidc-provider alone', 48)}${lpad(num(r.ratios.refreshOverLibrary, 3), 10)}`);
+  lines.push(`${pad('d/g  client_credentials / oidc-provider alone', 48)}${lpad(num(r.ratios.clientCredentialsOverLibrary, 3), 10)}`);
   lines.push('');
   lines.push(`${pad(`target (${r.cores} cores)`, 48)}${lpad('value', 12)}   ${pad('target', 12)}result`);
   for (const c of r.checks) {
     const value = c.unit === '' ? num(c.value, 3) : c.unit === 'ms' ? `${num(c.value, 2)} ms` : `${num(c.value, 0)}/s`;
     lines.push(`${pad(c.name, 48)}${lpad(value, 12)}   ${pad(c.target, 12)}${c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'FAIL'}`);
+  }
+  const fa = r.figures.refreshAlone, ga = r.figures.clientCredentialsAlone;
+  if (fa && ga) {
+    const missed = [
+      ...(fa.latency.p99 < 25 ? [] : ['refresh p99 < 25 ms']),
+      ...(fa.perCore >= 1000 ? [] : ['refresh ≥ 1,000/s per core']),
+      ...(ga.perCore >= 1000 ? [] : ['client_credentials ≥ 1,000/s per core']),
+    ];
+    lines.push(
+      `library   oidc-provider alone, in memory: refresh ${num(fa.perCore, 0)}/s per core, p99 ${num(fa.latency.p99, 2)} ms; client_credentials ${num(ga.perCore, 0)}/s per core:`,
+      `          ${missed.length ? `the library alone, with no storage at all, misses ${missed.join(' and ')} on this machine` : 'every target is within the library’s own reach here'}`,
+    );
   }
   lines.push('');
   const k = r.reference;

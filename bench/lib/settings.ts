@@ -34,7 +34,7 @@ function positive(name: string, fallback: number): number {
   return value;
 }
 
-const FIGURES = ['argon2', 'signIn', 'refresh', 'clientCredentials', 'ping'];
+const FIGURES = ['argon2', 'signIn', 'refresh', 'clientCredentials', 'ping', 'refreshAlone', 'clientCredentialsAlone'];
 
 function onlyFigures(raw: string): string[] {
   const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
