@@ -94,7 +94,8 @@ export class FlowsRepo {
         ...recorded.params,
       ],
     );
-    return this.#toRecord<Data>(row!);
+    // The data was just sealed from `flow.data`: no need to open it again.
+    return this.#toRecord<Data>(row!, flow.data);
   }
 
   async findById<Data>(id: string, kind: string): Promise<FlowRecord<Data> | undefined> {
@@ -139,7 +140,7 @@ export class FlowsRepo {
         ...(recorded?.params ?? []),
       ],
     );
-    return row ? this.#toRecord<Data>(row) : undefined;
+    return row ? this.#toRecord<Data>(row, changes.data ?? flow.data) : undefined;
   }
 
   /**
@@ -167,14 +168,18 @@ export class FlowsRepo {
     return (await this.#db.query('delete from flows where expires_at <= $1 returning 1', [before])).length;
   }
 
-  #toRecord<Data>(row: Row): FlowRecord<Data> {
+  /**
+   * `data`, when the caller has it in clear already (it just wrote it), spares opening the
+   * sealed column; the record then holds the caller's own object (flow data is plain JSON).
+   */
+  #toRecord<Data>(row: Row, data?: Data): FlowRecord<Data> {
     return {
       id: row.id,
       kind: row.kind,
       state: row.state,
       clientId: row.client_id ?? undefined,
       userId: row.user_id ? userIdFromUuid(row.user_id) : undefined,
-      data: row.data_sealed ? this.#sealer.keyring.openJson<Data>(row.data_sealed, `flows.data:${row.id}`) : ({} as Data),
+      data: data !== undefined ? data : row.data_sealed ? this.#sealer.keyring.openJson<Data>(row.data_sealed, `flows.data:${row.id}`) : ({} as Data),
       context: row.context,
       attempts: row.attempts,
       version: row.version,
