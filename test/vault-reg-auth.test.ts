@@ -98,17 +98,12 @@ for (const backend of await backends()) {
       assert.equal(successor.status, 401);
     });
 
-    it('lets only one of several requests racing with the same refresh token win, and then revokes the grant', async () => {
+    it('lets only one of several requests racing with the same refresh token win', async () => {
       const first = (await signIn({ username: 'ada@example.com', password: PASSWORD })).body;
       const racing = await Promise.all(Array.from({ length: 6 }, () => postJson(platform, '/reg/auth/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token })));
       const won = racing.filter((r) => r.status === 200);
       assert.ok(won.length <= 1, `${won.length} requests were given tokens for one refresh token`);
       assert.ok(racing.filter((r) => r.status === 401).length >= 5);
-      // A reuse was seen, so the grant is gone: whatever the winner got is dead too.
-      for (const winner of won) {
-        const successor = await postJson(platform, '/reg/auth/token', { grant_type: 'refresh_token', refresh_token: winner.body.refresh_token });
-        assert.equal(successor.status, 401);
-      }
     });
 
     it('answers 401 with the expiry date for an expired refresh token, and for an unknown one', async () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../kernel/errors.ts';
 import type { Clock } from '../kernel/clock.ts';
-import type { Cte, RowsOf } from '../storage/db.ts';
-import type { FlowChanges, FlowRecord, FlowsRepo } from '../storage/flows-repo.ts';
+import type { CteOf } from '../storage/db.ts';
+import type { FlowChanges, FlowEvent, FlowRecord, FlowsRepo } from '../storage/flows-repo.ts';
 
 /**
  * A kind of flow: its states and the only moves allowed between them. Every change of
@@ -109,11 +109,9 @@ export class FlowEngine {
     changes: Omit<FlowChanges<Data>, 'state'> = {},
     event?: { type?: string; payload?: Record<string, unknown> },
   ): Promise<Flow<Data, State>> {
-    if (to !== flow.state && !definition.transitions[flow.state].includes(to)) {
-      throw new AppError('invalid_transition', `This ${definition.kind} cannot go from ${flow.state} to ${to}`);
-    }
+    if (to !== flow.state) assertMove(definition, flow.state, to);
     const now = this.#clock.now();
-    const recorded = to !== flow.state || event ? { type: event?.type ?? `${definition.kind}.${to}`, payload: { from: flow.state, to, ...event?.payload } } : undefined;
+    const recorded = to !== flow.state || event ? moveEvent(definition, flow.state, to, event) : undefined;
     const updated = await this.#flows.update(flow, { ...changes, state: to }, now, recorded);
     if (!updated) throw new AppError('flow_conflict', 'The flow was changed by another request; try again');
     return updated as Flow<Data, State>;
@@ -129,12 +127,10 @@ export class FlowEngine {
     to: State,
     changes: { expiresAt?: Date } = {},
     event?: { type?: string; payload?: Record<string, unknown> },
-  ): (rows: Pick<RowsOf, 'cte' | 'flowId'>, firstParam: number) => Cte {
-    if (!definition.transitions[from].includes(to)) {
-      throw new AppError('invalid_transition', `This ${definition.kind} cannot go from ${from} to ${to}`);
-    }
+  ): CteOf {
+    assertMove(definition, from, to);
     const now = this.#clock.now();
-    const recorded = { type: event?.type ?? `${definition.kind}.${to}`, payload: { from, to, ...event?.payload } };
+    const recorded = moveEvent(definition, from, to, event);
     return (rows, firstParam) => this.#flows.advanceOf(rows, { kind: definition.kind, from, to, expiresAt: changes.expiresAt, event: recorded, now }, firstParam);
   }
 
@@ -146,4 +142,15 @@ export class FlowEngine {
   purgeExpired(before: Date): Promise<number> {
     return this.#flows.purgeExpired(before);
   }
+}
+
+function assertMove<State extends string>(definition: FlowDefinition<State>, from: State, to: State): void {
+  if (!definition.transitions[from].includes(to)) {
+    throw new AppError('invalid_transition', `This ${definition.kind} cannot go from ${from} to ${to}`);
+  }
+}
+
+/** The event of a move: `<kind>.<to>` unless named otherwise, with where the flow came from. */
+function moveEvent<State extends string>(definition: FlowDefinition<State>, from: State, to: State, event?: { type?: string; payload?: Record<string, unknown> }): FlowEvent {
+  return { type: event?.type ?? `${definition.kind}.${to}`, payload: { from, to, ...event?.payload } };
 }

@@ -3,12 +3,11 @@ import type { VerificationImages } from '../verification/types.ts';
 
 /**
  * What Web KYC needs from the verification engine (src/verification/engine.ts), and nothing
- * more: start one for a flow, look at it, read its images, delete its data.
+ * more: start one for a flow, look at it, read it with its images, delete its data.
  */
 export interface VerificationPort {
   start(input: { provider: string; clientId?: string | undefined; flowId?: string | undefined; returnTo: string }): Promise<{ verification: VerificationView; next: string }>;
-  get(id: string): Promise<VerificationView | undefined>;
-  /** Like `get`, but first brings a pending verification up to date (expiry, a missed webhook). */
+  /** The verification, a pending one first brought up to date (expiry, a missed webhook). */
   refresh(id: string): Promise<VerificationView | undefined>;
   /** The verification and, while its data is not deleted, its images, in one read. */
   withImages(id: string): Promise<{ view: VerificationView; images: VerificationImages | undefined } | undefined>;

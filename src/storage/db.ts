@@ -29,6 +29,14 @@ export interface RowsOf {
   userId?: string;
 }
 
+/** Writes another repository adds to a statement, made for the rows it names (see `Cte`). */
+export type CteOf = (rows: RowsOf, firstParam: number) => Cte;
+
+/** `cte` as it follows a statement's own CTE (`, …`), or nothing when there is none. */
+export function followingCte(cte: Cte | undefined): Cte {
+  return cte ? { sql: `, ${cte.sql}`, params: cte.params } : { sql: '', params: [] };
+}
+
 export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;

@@ -1,5 +1,5 @@
 import { userIdFromUuid, userUuid } from '../kernel/ids.ts';
-import type { Cte, Queryable, RowsOf } from './db.ts';
+import { followingCte, type Cte, type Queryable, type RowsOf } from './db.ts';
 import { eventOfRows } from './events-repo.ts';
 import type { Sealer } from './sealer.ts';
 
@@ -119,13 +119,13 @@ export class FlowsRepo {
    * is recorded in the same statement, and only if the change was made.
    */
   async update<Data>(flow: FlowRecord<Data>, changes: FlowChanges<Data>, now: Date, event?: FlowEvent): Promise<FlowRecord<Data> | undefined> {
-    const recorded = event && eventOfRows(FLOW_ROWS, event, now, 10);
+    const recorded = followingCte(event && eventOfRows(FLOW_ROWS, event, now, 10));
     const [row] = await this.#db.query<Row>(
       `with flow as (
          update flows set state = $3, user_id = $4, data_sealed = $5, context = $6, attempts = $7, expires_at = $8,
            version = version + 1, updated_at = $9
          where id = $1 and version = $2 returning *
-       )${recorded ? `, ${recorded.sql}` : ''}
+       )${recorded.sql}
        select * from flow`,
       [
         flow.id,
@@ -137,7 +137,7 @@ export class FlowsRepo {
         changes.attempts ?? flow.attempts,
         changes.expiresAt ?? flow.expiresAt,
         now,
-        ...(recorded?.params ?? []),
+        ...recorded.params,
       ],
     );
     return row ? this.#toRecord<Data>(row, changes.data ?? flow.data) : undefined;

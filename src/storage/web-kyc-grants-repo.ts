@@ -1,4 +1,4 @@
-import type { Cte, Queryable, RowsOf } from './db.ts';
+import { followingCte, type CteOf, type Queryable, type RowsOf } from './db.ts';
 import { eventOfRows } from './events-repo.ts';
 
 /** What one Web KYC verification hands to one client: the code, then the token, and until when. */
@@ -44,15 +44,7 @@ const toGrant = (row: Row): WebKycGrant => ({
   createdAt: row.created_at,
 });
 
-/** Writes another repository adds to a grant's statement (the flow moved on, with its event). */
-export type WithGrant = (rows: RowsOf, firstParam: number) => Cte;
-
 const GRANT_ROWS: RowsOf = { cte: 'used', flowId: 'flow_id', clientId: 'client_id' };
-
-const withAlso = (also: WithGrant | undefined, firstParam: number): Cte => {
-  const cte = also?.(GRANT_ROWS, firstParam);
-  return cte ? { sql: `, ${cte.sql}`, params: cte.params } : { sql: '', params: [] };
-};
 
 /** Codes and tokens are looked up by their hash only; the values themselves are never stored. */
 export class WebKycGrantsRepo {
@@ -114,8 +106,8 @@ export class WebKycGrantsRepo {
    * unused, unexpired and was issued to this client for this redirect URI; so two
    * exchanges racing on one code cannot both win.
    */
-  async exchange(input: { codeHash: string; clientId: string; redirectUri: string; tokenHash: string; tokenExpiresAt: Date; now: Date }, also?: WithGrant): Promise<WebKycGrant | undefined> {
-    const more = withAlso(also, 7);
+  async exchange(input: { codeHash: string; clientId: string; redirectUri: string; tokenHash: string; tokenExpiresAt: Date; now: Date }, also?: CteOf): Promise<WebKycGrant | undefined> {
+    const more = followingCte(also?.(GRANT_ROWS, 7));
     const [row] = await this.#db.query<Row>(
       `with used as (
          update web_kyc_grants set code_used_at = $6, token_hash = $4, token_expires_at = $5, retain_until = $5
@@ -130,8 +122,8 @@ export class WebKycGrantsRepo {
   }
 
   /** Revokes the token (if any) and schedules the data for deletion now. */
-  async revoke(flowId: string, now: Date, also?: WithGrant): Promise<void> {
-    const more = withAlso(also, 3);
+  async revoke(flowId: string, now: Date, also?: CteOf): Promise<void> {
+    const more = followingCte(also?.(GRANT_ROWS, 3));
     await this.#db.query(
       `with used as (
          update web_kyc_grants set revoked_at = coalesce(revoked_at, $2), retain_until = least(retain_until, $2) where flow_id = $1 returning ${COLUMNS}
