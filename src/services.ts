@@ -86,7 +86,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
   const repos = {
     users: new UsersRepo(db, sealer),
     clients: new ClientsRepo(db),
-    payloads: new OidcPayloadsRepo(db),
+    payloads: new OidcPayloadsRepo(db, sealer),
     signingKeys: new SigningKeysRepo(db, keyring),
     credentials: new CredentialsRepo(db, sealer),
     consents: new ConsentsRepo(db),

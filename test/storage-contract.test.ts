@@ -233,25 +233,43 @@ for (const backend of await backends()) {
       let payloads: OidcPayloadsRepo;
       const T = new Date('2030-01-01T00:00:00.000Z');
       const at = (seconds: number) => new Date(T.getTime() + seconds * 1000);
+      const rowTexts = async () => columnTexts(await db.query('select * from oidc_payloads'));
 
       before(async () => {
-        payloads = new OidcPayloadsRepo(db);
+        payloads = new OidcPayloadsRepo(db, sealer);
         await db.query('delete from oidc_payloads');
+        for (const grant of ['g1', 'g2', 'g3']) assert.equal(await payloads.upsert('Grant', grant, { jti: grant, accountId: 'usr:x' }, at(3600)), true);
       });
 
       it('stores a payload and finds it while it is valid', async () => {
         const payload = { jti: 'at1', grantId: 'g1', kind: 'AccessToken', scope: 'openid', nested: { a: [1, 2] } };
-        await payloads.upsert('AccessToken', 'at1', payload, at(60));
+        assert.equal(await payloads.upsert('AccessToken', 'at1', payload, at(60)), true);
         const found = await payloads.find('AccessToken', 'at1', T);
         assert.deepEqual(found, { payload, consumed_at: null });
         assert.equal(await payloads.find('RefreshToken', 'at1', T), undefined, 'models are kept apart');
         assert.equal(await payloads.find('AccessToken', 'at2', T), undefined);
       });
 
+      it('keeps ids, lookups and payloads out of the table in clear', async () => {
+        await payloads.upsert('Grant', 'grant-id-value', { jti: 'grant-id-value', accountId: 'usr:hidden-account' }, at(600));
+        await payloads.upsert('AccessToken', 'access-token-value', { grantId: 'grant-id-value', scope: 'hidden-scope' }, at(600));
+        await payloads.upsert('Session', 'session-cookie-value', { uid: 'session-uid-value', accountId: 'usr:hidden-account' }, at(600));
+        await payloads.upsert('Interaction', 'interaction-uid', { params: { login_hint: 'ada@example.com' } }, at(600));
+        assertAbsent(await rowTexts(), ['access-token-value', 'grant-id-value', 'hidden-scope', 'session-cookie-value', 'session-uid-value', 'usr:hidden-account', 'interaction-uid', 'ada@example.com']);
+        await payloads.revokeGrant('grant-id-value', T);
+      });
+
+      it('opens a payload only in the row it was sealed for', async () => {
+        await payloads.upsert('PushedAuthorizationRequest', 'par1', { scope: 'openid' }, at(60));
+        await db.query("update oidc_payloads set sealed = (select sealed from oidc_payloads where model = 'Interaction') where model = 'PushedAuthorizationRequest'");
+        await assert.rejects(payloads.find('PushedAuthorizationRequest', 'par1', T));
+        await payloads.destroy('PushedAuthorizationRequest', 'par1');
+      });
+
       it('replaces a payload on upsert', async () => {
         await payloads.upsert('AccessToken', 'at1', { jti: 'at1', grantId: 'g1', scope: 'openid email' }, at(120));
         assert.equal((await payloads.find('AccessToken', 'at1', at(90)))?.payload.scope, 'openid email');
-        const [{ n }] = (await db.query<{ n: number }>("select count(*)::int as n from oidc_payloads where model = 'AccessToken' and id = 'at1'")) as [{ n: number }];
+        const [{ n }] = (await db.query<{ n: number }>("select count(*)::int as n from oidc_payloads where model = 'AccessToken'")) as [{ n: number }];
         assert.equal(n, 1);
       });
 
@@ -278,11 +296,20 @@ for (const backend of await backends()) {
         assert.equal((await payloads.findBy('DeviceCode', 'user_code', 'ABCD-EFGH', T))?.payload.grantId, 'g3');
         assert.equal(await payloads.findBy('Session', 'uid', 'uid-2', T), undefined);
         assert.equal(await payloads.findBy('Session', 'uid', 'uid-1', at(600)), undefined);
+        assertAbsent(await rowTexts(), ['uid-1', 'ABCD-EFGH']);
       });
 
-      it('marks a row consumed at the given time', async () => {
+      it('finds a code with its grant in one read, the grant only while it is valid', async () => {
+        await payloads.upsert('AuthorizationCode', 'code0', { grantId: 'g2' }, at(60));
+        assert.deepEqual((await payloads.findWithGrant('AuthorizationCode', 'code0', T))?.grant, { jti: 'g2', accountId: 'usr:x' });
+        const late = await payloads.findWithGrant('RefreshToken', 'none', T);
+        assert.equal(late, undefined);
+      });
+
+      it('consumes a row once; the second attempt learns the grant', async () => {
         await payloads.upsert('AuthorizationCode', 'code1', { grantId: 'g1' }, at(60));
-        await payloads.consume('AuthorizationCode', 'code1', at(5));
+        assert.deepEqual(await payloads.consume('AuthorizationCode', 'code1', at(5)), { consumed: true, grantId: undefined });
+        assert.deepEqual(await payloads.consume('AuthorizationCode', 'code1', at(6)), { consumed: false, grantId: 'g1' });
         const found = await payloads.find('AuthorizationCode', 'code1', at(10));
         assert.equal(found?.consumed_at?.getTime(), at(5).getTime());
         assert.equal(found?.payload.grantId, 'g1');
@@ -294,28 +321,57 @@ for (const backend of await backends()) {
         assert.equal(await payloads.findIgnoringExpiry('Interaction', 'i1'), undefined);
       });
 
-      it('revokes everything a grant issued, in every model, and nothing else', async () => {
+      it('writes and finds a row of a grant only while the grant exists', async () => {
+        assert.equal(await payloads.upsert('AccessToken', 'orphan', { grantId: 'never-stored' }, at(60)), false);
+        assert.equal(await payloads.findIgnoringExpiry('AccessToken', 'orphan'), undefined);
+      });
+
+      it('revokes one model of a grant, as oidc-provider asks model by model', async () => {
         await payloads.upsert('RefreshToken', 'rt1', { grantId: 'g1' }, at(3600));
-        await payloads.upsert('Grant', 'g1', { jti: 'g1' }, at(3600)); // the grant row itself has no grantId
+        await payloads.revokeByGrantId('AccessToken', 'g1');
+        assert.equal(await payloads.findIgnoringExpiry('AccessToken', 'at1'), undefined);
+        assert.ok(await payloads.find('RefreshToken', 'rt1', T));
+        assert.ok(await payloads.find('Grant', 'g1', T));
+      });
+
+      it('revokes a grant: everything it issued goes, and nothing of it is written or found again', async () => {
+        await payloads.upsert('AccessToken', 'at1', { grantId: 'g1' }, at(3600));
         await payloads.upsert('AccessToken', 'at-other', { grantId: 'g2' }, at(3600));
-        await payloads.revokeByGrantId('g1');
-        for (const [model, id] of [['AccessToken', 'at1'], ['RefreshToken', 'rt1'], ['AuthorizationCode', 'code1']] as const) {
+        await payloads.revokeGrant('g1', T);
+        for (const [model, id] of [['AccessToken', 'at1'], ['RefreshToken', 'rt1'], ['AuthorizationCode', 'code1'], ['Grant', 'g1']] as const) {
           assert.equal(await payloads.findIgnoringExpiry(model, id), undefined, `${model} ${id} survived revocation`);
         }
+        assert.equal(await payloads.upsert('RefreshToken', 'rt-late', { grantId: 'g1' }, at(3600)), false, 'a token written after the revocation is refused');
+        assert.equal(await payloads.upsert('Grant', 'g1', { jti: 'g1', accountId: 'usr:x' }, at(3600)), false, 'a revoked grant is not saved back');
+        assert.equal(await payloads.find('Grant', 'g1', T), undefined);
         assert.ok(await payloads.find('AccessToken', 'at-other', T));
-        assert.ok(await payloads.find('Grant', 'g1', T));
         assert.ok(await payloads.find('DeviceCode', 'd1', T));
       });
 
-      it('purges only expired rows and says how many went', async () => {
+      it('never finds a row whose grant went while it was being written', async () => {
+        // The write checked the grant an instant before the revocation, whose delete then did not see it.
+        await payloads.upsert('Grant', 'g4', { jti: 'g4' }, at(3600));
+        await payloads.upsert('RefreshToken', 'rt-raced', { grantId: 'g4' }, at(3600));
+        await db.query("update oidc_payloads set revoked_at = $1 where model = 'Grant' and id = (select grant_id from oidc_payloads where model = 'RefreshToken')", [T]);
+        assert.equal(await payloads.find('RefreshToken', 'rt-raced', T), undefined);
+        assert.equal(await payloads.findWithGrant('RefreshToken', 'rt-raced', T), undefined);
+        assert.equal(await payloads.findIgnoringExpiry('RefreshToken', 'rt-raced'), undefined);
+      });
+
+      it('purges only expired rows, tombstones included, and says how many went', async () => {
         await db.query('delete from oidc_payloads');
+        await payloads.upsert('Grant', 'p', { jti: 'p' }, at(1));
+        await payloads.upsert('Grant', 'gone', { jti: 'gone' }, at(-1));
+        await payloads.revokeGrant('gone', at(-2));
         await payloads.upsert('AccessToken', 'old1', { grantId: 'p' }, at(-60));
         await payloads.upsert('AccessToken', 'old2', { grantId: 'p' }, at(-1));
         await payloads.upsert('Session', 'edge', {}, T);
         await payloads.upsert('AccessToken', 'fresh', { grantId: 'p' }, at(1));
         await payloads.upsert('Client', 'forever', {}, null);
-        assert.equal(await payloads.purgeExpired(T), 3);
-        assert.deepEqual((await db.query<{ id: string }>('select id from oidc_payloads order by id')).map((r) => r.id), ['forever', 'fresh']);
+        assert.equal(await payloads.purgeExpired(T), 4);
+        assert.ok(await payloads.find('AccessToken', 'fresh', T));
+        assert.ok(await payloads.find('Client', 'forever', T));
+        assert.deepEqual((await db.query<{ model: string }>('select model from oidc_payloads order by model')).map((r) => r.model), ['AccessToken', 'Client', 'Grant']);
         assert.equal(await payloads.purgeExpired(T), 0);
       });
     });

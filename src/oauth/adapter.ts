@@ -8,7 +8,8 @@ import { toProviderMetadata } from './client-metadata.ts';
  * oidc-provider's storage interface over our schema. Clients come from the clients table
  * (read-only here: they are managed by the CLI, the import file and the admin API);
  * every other model (sessions, grants, codes, tokens, interactions) is a row of
- * oidc_payloads.
+ * oidc_payloads, stored hashed and sealed (src/storage/oidc-payloads-repo.ts). A token of a
+ * revoked grant is never found, whenever it was written.
  */
 export function adapterFactory(payloads: OidcPayloadsRepo, clients: ClientsRepo, clock: Clock) {
   const grants = new GrantsReadAlong();
@@ -22,7 +23,10 @@ export function adapterFactory(payloads: OidcPayloadsRepo, clients: ClientsRepo,
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Client') throw new Error('clients are not managed through the OAuth engine');
       const expiresAt = expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null;
-      await payloads.upsert(this.model, id, payload as Record<string, unknown>, expiresAt);
+      const written = await payloads.upsert(this.model, id, payload as Record<string, unknown>, expiresAt);
+      // The grant was revoked while this request was using it (reuse seen by another one):
+      // nothing of it is issued any more.
+      if (!written) throw new errors.InvalidGrant('grant request is invalid');
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -36,7 +40,8 @@ export function adapterFactory(payloads: OidcPayloadsRepo, clients: ClientsRepo,
       }
       if (READ_WITH_GRANT.has(this.model)) {
         const row = await payloads.findWithGrant(this.model, id, clock.now());
-        if (row?.grant_id && row.grant_payload) grants.keep(row.grant_id, row.grant_payload);
+        const grantId = row?.payload.grantId;
+        if (typeof grantId === 'string' && row?.grant) grants.keep(grantId, row.grant);
         return row && withConsumed(row);
       }
       const row = await payloads.find(this.model, id, clock.now());
@@ -58,16 +63,18 @@ export function adapterFactory(payloads: OidcPayloadsRepo, clients: ClientsRepo,
       if (consumed) return;
       // Another request used this code or refresh token between our read and now: that is
       // reuse, and reuse revokes the grant, as oidc-provider does when it sees it first.
-      if (grantId) await payloads.revokeByGrantId(grantId);
+      if (grantId) await payloads.revokeGrant(grantId, clock.now());
       throw new errors.InvalidGrant('grant request is invalid');
     }
 
     async destroy(id: string): Promise<void> {
-      await payloads.destroy(this.model, id);
+      // A grant is destroyed when it is revoked: it takes every token of it along.
+      if (this.model === 'Grant') await payloads.revokeGrant(id, clock.now());
+      else await payloads.destroy(this.model, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await payloads.revokeByGrantId(grantId);
+      await payloads.revokeByGrantId(this.model, grantId);
     }
   };
 }

@@ -100,8 +100,7 @@ async function signIn(services: Services, request: FastifyRequest, reply: Fastif
     ...(body.scope ? { scope: body.scope } : {}),
   });
   if (answer.status !== 200) return relayError(reply, request, answer, 'password');
-  const userId = await accessTokenOwner(services.oauth, answer.body.access_token as string);
-  return reply.header('x-request-id', request.id).send(vaultTokens(answer.body, userId!));
+  return sendTokens(services, request, reply, answer, 'password');
 }
 
 async function refresh(services: Services, request: FastifyRequest, reply: FastifyReply, body: TokenBody) {
@@ -118,8 +117,14 @@ async function refresh(services: Services, request: FastifyRequest, reply: Fasti
     ...(body.scope ? { scope: body.scope } : {}),
   });
   if (answer.status !== 200) return relayError(reply, request, answer, 'refresh_token');
+  return sendTokens(services, request, reply, answer, 'refresh_token');
+}
+
+async function sendTokens(services: Services, request: FastifyRequest, reply: FastifyReply, answer: CoreAnswer, grant: 'password' | 'refresh_token') {
   const userId = await accessTokenOwner(services.oauth, answer.body.access_token as string);
-  return reply.header('x-request-id', request.id).send(vaultTokens(answer.body, userId!));
+  // Gone already: its grant was revoked in the meantime (another request reused the token).
+  if (!userId) return relayError(reply, request, { ...answer, body: { error: 'invalid_grant' } }, grant);
+  return reply.header('x-request-id', request.id).send(vaultTokens(answer.body, userId));
 }
 
 function vaultTokens(core: Record<string, unknown>, userId: string) {
