@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
-import { user } from './support/fixtures.ts';
-import { basic, postForm } from './support/http.ts';
+import { passwordClient, user } from './support/fixtures.ts';
+import { basic, postForm, postJson } from './support/http.ts';
 import { mintGrant } from './support/oauth-mint.ts';
 
 /**
@@ -18,6 +18,7 @@ const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url');
 
 /** PostgreSQL runs requests truly side by side; the embedded database one query at a time. */
 const RACES = { postgres: 200, pglite: 10 } as const;
+const VAULT_RACES = { postgres: 50, pglite: 5 } as const;
 
 for (const backend of await backends()) {
   describe(`Refresh token and code reuse under concurrency (${backend})`, () => {
@@ -36,7 +37,7 @@ for (const backend of await backends()) {
         scope: 'openid email',
       });
       auth = { authorization: basic('race-app', secret!) };
-      await platform.services.oauth.reloadIfChanged();
+      await passwordClient(platform, { scope: 'openid' });
     });
     after(() => platform?.close());
 
@@ -85,6 +86,28 @@ for (const backend of await backends()) {
         assert.ok(winners > 0, 'some races had a winner, so the winner’s tokens were checked');
       });
     }
+
+    it(`${VAULT_RACES[backend]} races of 10 refreshes through Vault's door leave no token alive and answer in Vault's shape`, async () => {
+      let winners = 0;
+      for (let race = 0; race < VAULT_RACES[backend]; race++) {
+        const grant = await mintGrant(platform, 'vault-app', accountId, 'openid');
+        const refreshToken = await grant.refreshToken();
+        const answers = await Promise.all(Array.from({ length: 10 }, () => postJson(platform, '/reg/auth/token', { grant_type: 'refresh_token', refresh_token: refreshToken })));
+        for (const answer of answers) {
+          assert.ok(answer.status === 200 || (answer.status === 401 && answer.body.message === 'The Token is invalid'), `vault race ${race}: ${answer.status} ${JSON.stringify(answer.body)}`);
+        }
+        for (const tokens of answers.filter((a) => a.status === 200).map((a) => a.body)) {
+          winners++;
+          const userinfo = await platform.app.inject({ method: 'GET', url: '/oauth/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } });
+          assert.equal(userinfo.statusCode, 401, `vault race ${race}: the winner's access token still reads userinfo`);
+          const refreshed = await postJson(platform, '/reg/auth/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+          assert.equal(refreshed.status, 401, `vault race ${race}: the winner's refresh token still refreshes`);
+        }
+      }
+      // The embedded database interleaves the door's extra reads so that a loser always revokes
+      // before the winner answers; PostgreSQL lets winners through, whose tokens are checked.
+      if (backend === 'postgres') assert.ok(winners > 0, 'some races had a winner, so the winner’s tokens were checked');
+    });
 
     it('a refresh token used once, and only once, keeps the grant alive', async () => {
       const grant = await mintGrant(platform, 'race-app', accountId, 'openid email');
