@@ -10,7 +10,9 @@ import { registerInteractionRoutes } from './http/interaction-routes.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { mountOAuth } from './http/oauth-mount.ts';
 import { registerOneClickWalletRoutes } from './http/one-click-wallet-routes.ts';
-import { sendProblem, toAppError } from './http/problem.ts';
+import { errorRendererFor } from './http/surfaces.ts';
+import { AppError } from './kernel/errors.ts';
+import { assertStorableText } from './kernel/text.ts';
 import { requestId } from './http/request-id.ts';
 import { HTML_SECURITY_HEADERS } from './http/security-headers.ts';
 import { registerSmsOutbox } from './notifications/sms/dev-outbox-routes.ts';
@@ -29,6 +31,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // A URL that does not decode is answered before any route, in its surface's format.
+    frameworkErrors: (error, request, reply) => errorRendererFor(request.url)(error, request, reply),
   });
 
   await app.register(swagger, {
@@ -44,8 +48,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.headers(HTML_SECURITY_HEADERS);
     return payload;
   });
-  app.setErrorHandler((error, request, reply) => sendProblem(reply, toAppError(error, request), request));
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, toAppError(Object.assign(new Error('not found'), { statusCode: 404 }), request), request));
+  app.setErrorHandler((error, request, reply) => errorRendererFor(request.url)(error, request, reply));
+  app.setNotFoundHandler((request, reply) => errorRendererFor(request.url)(new AppError('not_found'), request, reply));
+  // Once for every route: text nothing can store is refused before any handler sees it.
+  app.addHook('preHandler', async (request) => {
+    assertStorableText(request.params);
+    assertStorableText(request.query);
+    assertStorableText(request.body);
+  });
 
   registerMetrics(app);
   registerHealth(app, services.db);

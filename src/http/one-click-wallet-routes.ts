@@ -150,13 +150,7 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
       reply.header('cache-control', 'no-store');
       return payload;
     });
-    scope.setErrorHandler((error, request, reply) => {
-      if (isOneClickError(error) && error.reason === 'request_not_found') return send(reply, 404, unknownRequestPage());
-      if ((error as FastifyError).validation?.some((v) => v.instancePath === '/uuid')) return send(reply, 404, unknownRequestPage());
-      const appError = toAppError(error, request);
-      if (appError.status >= 500) return send(reply, 500, problemPage('Something went wrong', 'Nothing was shared. Try again in a moment.'));
-      return send(reply, appError.status, problemPage('This page could not be read', 'Go back, reload the page and try again.'));
-    });
+    scope.setErrorHandler(sendWalletError);
 
     scope.get(`${WALLET_PATH}/:uuid`, { schema: { hide: true, params, querystring: schemas.view } }, async (request: Req<unknown, { code?: string }>, reply) => {
       const { uuid } = request.params;
@@ -242,6 +236,17 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
       }
     });
   });
+}
+
+/** The wallet pages' one error renderer: a page in the wallet's look. */
+export function sendWalletError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const send = (status: number, body: string) => reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
+  if (isOneClickError(error) && error.reason === 'request_not_found') return send(404, unknownRequestPage());
+  if ((error as FastifyError | null)?.validation?.some((v) => v.instancePath === '/uuid')) return send(404, unknownRequestPage());
+  const appError = toAppError(error, request);
+  if (appError.status === 404) return send(404, unknownRequestPage());
+  if (appError.status >= 500) return send(500, problemPage('Something went wrong', 'Nothing was shared. Try again in a moment.'));
+  return send(appError.status, problemPage('This page could not be read', 'Go back, reload the page and try again.'));
 }
 
 /** One cookie's value from the Cookie header (one value needs no cookie plugin). */

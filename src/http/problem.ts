@@ -19,19 +19,49 @@ export function toAppError(error: unknown, request: FastifyRequest): AppError {
         }),
     });
   }
+  const framework = requestError(e, request);
+  if (framework) return framework;
+  request.log.error({ err: { name: e.name, message: e.message, stack: e.stack } }, 'unhandled error');
+  return new AppError('internal');
+}
+
+/** Codes of a connection the client closed or reset while its request was being read. */
+const CLIENT_GONE = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'FST_MP_PREMATURE_CLOSE']);
+
+/**
+ * Errors about the request itself, raised by Fastify, its plugins or the body parsers: a
+ * 4xx status, or a client that went away. Their messages may echo the input (the path, a
+ * field name), so only their meaning is kept; they are the caller's doing, not ours, so
+ * nothing is logged as an error.
+ */
+function requestError(e: FastifyError, request: FastifyRequest): AppError | undefined {
+  if (CLIENT_GONE.has(e.code) || request.raw.readableAborted) {
+    request.log.info({ event: 'request.aborted', code: e.code }, 'the client closed the connection before its request was read');
+    return new AppError('validation_failed', 'The request did not arrive whole');
+  }
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('unsupported_media_type', 'Send the body as application/json or application/x-www-form-urlencoded');
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('payload_too_large');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new AppError('validation_failed', 'The body is not valid JSON');
   }
-  if (e.statusCode === 400 && e.message?.includes('JSON')) return new AppError('validation_failed', 'The body is not valid JSON');
-  if (e.statusCode === 404) return new AppError('not_found');
-  request.log.error({ err: { name: e.name, message: e.message, stack: e.stack } }, 'unhandled error');
-  return new AppError('internal');
+  const status = e.statusCode;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  if (e instanceof SyntaxError || (status === 400 && e.message?.includes('JSON'))) return new AppError('validation_failed', 'The body is not valid JSON');
+  switch (status) {
+    case 404:
+      return new AppError('not_found');
+    case 413:
+      return new AppError('payload_too_large');
+    case 406:
+    case 415:
+      return new AppError('unsupported_media_type');
+    case 414:
+      return new AppError('validation_failed', 'The URL is too long');
+    default:
+      return new AppError('validation_failed', e.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid' : 'The request is not valid');
+  }
 }
 
 /** RFC 9457 problem+json, the native API's error format. */

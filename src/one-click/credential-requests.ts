@@ -40,6 +40,14 @@ export const COMPOSITES: Readonly<Record<string, readonly string[]>> = {
   address: ['line1', 'line2', 'city', 'state', 'zipCode', 'country'],
 };
 
+/**
+ * The parts of a known composite. Keys come from the caller (`ConstructorCredential` is
+ * `constructor`), so only the table's own entries count, never what objects inherit.
+ */
+function compositeParts(key: string): readonly string[] | undefined {
+  return Object.hasOwn(COMPOSITES, key) ? COMPOSITES[key] : undefined;
+}
+
 /** `ZipCodeCredential` → `zipCode`. */
 export function credentialKey(type: string): string {
   const base = type.replace(/Credential$/, '');
@@ -91,7 +99,7 @@ function normalize(request: CredentialRequest, isChild: boolean, parentAllowsInp
   if (isChild) return node;
   const children = request.children?.length
     ? request.children
-    : COMPOSITES[key]?.map((part) => ({ type: `${part.charAt(0).toUpperCase()}${part.slice(1)}Credential` }));
+    : compositeParts(key)?.map((part) => ({ type: `${part.charAt(0).toUpperCase()}${part.slice(1)}Credential` }));
   if (children) node.children = children.map((c) => normalize(c, true, allowUserInput));
   return node;
 }
@@ -167,7 +175,7 @@ const LABELS: Record<string, string> = {
 
 /** A human label for a credential key (the Hosted pages show it). */
 export function labelOf(key: string): string {
-  if (LABELS[key]) return LABELS[key];
+  if (Object.hasOwn(LABELS, key)) return LABELS[key]!;
   const words = key.replace(/([A-Z])/g, ' $1').toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toAppError } from '../../http/problem.ts';
 import type { AppError } from '../../kernel/errors.ts';
 
 /**
@@ -18,6 +19,8 @@ export const WEB_KYC_ERRORS = {
   TOKEN_MISSING: 401,
   /** The token is unknown, expired (15 minutes) or revoked. */
   TOKEN_INVALID: 401,
+  /** A path under /v2/web-kyc/ that is not one of its endpoints. */
+  NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL_ERROR: 500,
@@ -32,7 +35,20 @@ export function sendWebKycError(reply: FastifyReply, errorCode: WebKycErrorCode,
   return reply.code(WEB_KYC_ERRORS[errorCode]).header('cache-control', 'no-store').send({ errorCode, errorMessage });
 }
 
-/** Any error escaping a Web KYC API route, in Web KYC's shape; internal detail stays in the log. */
+/** A multipart token request past its limits: a file, or more parts than it has. */
+export function isMultipartLimit(error: unknown): boolean {
+  return ['FST_FILES_LIMIT', 'FST_PARTS_LIMIT', 'FST_FIELDS_LIMIT'].includes((error as { code?: string } | null)?.code ?? '');
+}
+
+/** The Web KYC API's one error renderer: any error escaping its routes, in Web KYC's shape. */
+export function sendWebKycApiError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (isMultipartLimit(error)) {
+    return sendWebKycError(reply, 'INVALID_REQUEST_PARAMETER', 'The token request takes five text fields and no files');
+  }
+  return sendAppErrorAsWebKyc(reply, request, toAppError(error, request));
+}
+
+/** An AppError in Web KYC's shape; internal detail stays in the log. */
 export function sendAppErrorAsWebKyc(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
   switch (error.code) {
     case 'validation_failed': {
@@ -47,6 +63,8 @@ export function sendAppErrorAsWebKyc(reply: FastifyReply, request: FastifyReques
       return sendWebKycError(reply, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
     case 'unsupported_media_type':
       return sendWebKycError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/x-www-form-urlencoded, multipart/form-data or application/json');
+    case 'not_found':
+      return sendWebKycError(reply, 'NOT_FOUND', 'There is no such Web KYC endpoint');
     default:
       request.log.error({ code: error.code }, 'web kyc request failed');
       return sendWebKycError(reply, 'INTERNAL_ERROR', 'Something went wrong on our side');

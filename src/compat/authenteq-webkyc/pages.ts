@@ -1,3 +1,5 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toAppError } from '../../http/problem.ts';
 import type { WebKycPageView } from '../../kyc/web-kyc.ts';
 import type { FatalReason } from '../../kyc/web-kyc-request.ts';
 import { html, type Html } from '../../ui/html.ts';
@@ -76,4 +78,11 @@ const FATAL_TEXT: Record<FatalReason | 'unknown_flow' | 'other_browser' | 'bad_r
 export function errorPage(reason: keyof typeof FATAL_TEXT): string {
   const text = FATAL_TEXT[reason];
   return page({ title: text.title, body: html`<p>${text.message}</p><p class="muted">Error: <code>${text.code}</code></p>` });
+}
+
+/** The Web KYC pages' one error renderer: a page, never JSON, never a redirect to an unchecked URI. */
+export function sendWebKycPageError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = toAppError(error, request).status;
+  const [code, reason] = status >= 500 ? [500, 'server_error' as const] : status === 404 ? [404, 'unknown_flow' as const] : [400, 'bad_request' as const];
+  return reply.code(code).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(errorPage(reason));
 }

@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { formToken, formTokenValid } from '../../http/forms.ts';
-import { toAppError } from '../../http/problem.ts';
+import { AppError } from '../../kernel/errors.ts';
 import { webKycOf } from '../../kyc/index.ts';
 import type { ResumeOutcome } from '../../kyc/web-kyc.ts';
 import { WEB_KYC_PAGES, webKycFlow } from '../../kyc/web-kyc-flow.ts';
 import type { Services } from '../../services.ts';
 import { authenteqDetailsJson } from './details.ts';
-import { sendAppErrorAsWebKyc, sendWebKycError } from './errors.ts';
-import { errorPage, finishedPage, introPage, waitingPage } from './pages.ts';
+import { isMultipartLimit, sendWebKycApiError, sendWebKycError } from './errors.ts';
+import { errorPage, finishedPage, introPage, sendWebKycPageError, waitingPage } from './pages.ts';
 import { TAG, authorizeQuery, bearerHeaders, detailsResponse, errorResponse, htmlPage, tokenBody, tokenResponse, type TokenBody } from './schemas.ts';
 
 const flowParams = {
@@ -61,10 +61,7 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
 
   // The person's browser: pages, errors as pages (never JSON, never a redirect to an unchecked URI).
   app.register(async (scope) => {
-    scope.setErrorHandler((error, request, reply) => {
-      const appError = toAppError(error, request);
-      return appError.status >= 500 ? sendHtml(reply, 500, errorPage('server_error')) : sendHtml(reply, 400, errorPage('bad_request'));
-    });
+    scope.setErrorHandler(sendWebKycPageError);
 
     scope.get(
       '/authorize',
@@ -144,14 +141,11 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
   // The operator's backend: JSON in Web KYC's error shape.
   app.register(async (scope) => {
     // The seed's own example posts the token request with `curl -F` (multipart/form-data).
-    await scope.register(multipart, { attachFieldsToBody: 'keyValues', limits: { files: 0, fields: 10, fieldSize: 4096, parts: 20 } });
-    scope.setErrorHandler((error, request, reply) => {
-      const code = (error as { code?: string }).code;
-      if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') {
-        return sendWebKycError(reply, 'INVALID_REQUEST_PARAMETER', 'The token request takes five text fields and no files');
-      }
-      return sendAppErrorAsWebKyc(reply, request, toAppError(error, request));
+    await scope.register(multipart);
+    scope.addHook('preValidation', async (request) => {
+      if (request.isMultipart()) request.body = await multipartFields(request);
     });
+    scope.setErrorHandler(sendWebKycApiError);
 
     scope.post<{ Body: TokenBody }>(
       '/v2/web-kyc/token',
@@ -203,6 +197,26 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
       },
     );
   });
+}
+
+const MULTIPART_LIMITS = { files: 0, fields: 10, fieldSize: 4096, parts: 20 };
+
+/**
+ * The text fields of a multipart token request. Past the limits is the error renderer's to
+ * name; any other failure to read it (no boundary, a body cut short, a field named
+ * `__proto__`) is a malformed request.
+ */
+async function multipartFields(request: FastifyRequest): Promise<Record<string, string>> {
+  const fields: Record<string, string> = {};
+  try {
+    for await (const part of request.parts({ limits: MULTIPART_LIMITS })) {
+      if (part.type === 'field') fields[part.fieldname] = String(part.value);
+    }
+  } catch (error) {
+    if (isMultipartLimit(error)) throw error;
+    throw new AppError('validation_failed', 'The multipart body is malformed', { cause: error });
+  }
+  return fields;
 }
 
 function bearer(header: string | undefined): string | undefined {

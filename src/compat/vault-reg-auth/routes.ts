@@ -4,8 +4,7 @@ import type { Services } from '../../services.ts';
 import { CLIENT_IP_HEADER } from '../../oauth/client-ip.ts';
 import { OAUTH_ROUTES } from '../../oauth/engine.ts';
 import { accessTokenOwner, refreshTokenState } from '../../oauth/token-info.ts';
-import { toAppError } from '../../http/problem.ts';
-import { sendVaultError } from './errors.ts';
+import { sendVaultAppError, sendVaultError } from './errors.ts';
 
 interface TokenBody {
   grant_type: 'password' | 'refresh_token';
@@ -66,10 +65,7 @@ const errorResponse = {
  */
 export function registerVaultRegAuth(app: FastifyInstance, services: Services): void {
   app.register(async (scope) => {
-    scope.setErrorHandler((error, request, reply) => {
-      const appError = toAppError(error, request);
-      return sendVaultError(reply, request, appError.status, appError.publicMessage, appError.fields);
-    });
+    scope.setErrorHandler(sendVaultAppError);
 
     scope.post<{ Body: TokenBody }>(
       '/reg/auth/token',

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../../kernel/errors.ts';
-import type { OneClickError, OneClickReason } from '../../one-click/errors.ts';
+import { toAppError } from '../../http/problem.ts';
+import { isOneClickError, type OneClickError, type OneClickReason } from '../../one-click/errors.ts';
 
 /**
  * Verified's error body, the Feathers shape: `{name, message, code, className, data:
@@ -16,6 +17,9 @@ const FEATHERS: Record<number, { name: string; className: string }> = {
   404: { name: 'NotFound', className: 'not-found' },
   409: { name: 'Conflict', className: 'conflict' },
   410: { name: 'Gone', className: 'gone' },
+  // Feathers has no class for these two; named in its style, as a FeathersError of that code is.
+  413: { name: 'PayloadTooLarge', className: 'payload-too-large' },
+  415: { name: 'UnsupportedMediaType', className: 'unsupported-media-type' },
   429: { name: 'TooManyRequests', className: 'too-many-requests' },
   500: { name: 'GeneralError', className: 'general-error' },
   503: { name: 'Unavailable', className: 'unavailable' },
@@ -77,10 +81,15 @@ export function sendOneClickError(reply: FastifyReply, error: OneClickError): Fa
   });
 }
 
+/** The 1-Click API's one error renderer: a core reason as its OCE code, anything else as ERR001. */
+export function sendVerifiedError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (isOneClickError(error)) return sendOneClickError(reply, error);
+  return sendGenericError(reply, toAppError(error, request));
+}
+
 /** Anything that is not a 1-Click reason (authentication, malformed requests, our own failures). */
 export function sendGenericError(reply: FastifyReply, error: AppError): FastifyReply {
   if (error.retryAfter) reply.header('retry-after', String(error.retryAfter));
-  // 413 and 415 have no Feathers class; they are malformed requests all the same.
   const status = FEATHERS[error.status] ? error.status : error.status < 500 ? 400 : 500;
   const fields = error.fields.map((f) => `${f.field} ${f.message}`).join('; ');
   const message = status >= 500 ? error.publicMessage : fields ? `${error.publicMessage}: ${fields}` : error.publicMessage;

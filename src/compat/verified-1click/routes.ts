@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { brandOf } from '../../clients/one-click-brand.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { toAppError } from '../../http/problem.ts';
 import type { CredentialRequest } from '../../one-click/credential-requests.ts';
-import { isOneClickError, OneClickError } from '../../one-click/errors.ts';
+import { OneClickError } from '../../one-click/errors.ts';
 import type { OneClickCaller, StartResult } from '../../one-click/service.ts';
 import type { Services } from '../../services.ts';
-import { sendClientSideBlocked, sendGenericError, sendOneClickError } from './errors.ts';
+import { sendClientSideBlocked, sendVerifiedError } from './errors.ts';
 import { errorResponses, getQuery, oneClickEntity, patchBody, postBody, postResponse, uuidParams } from './schemas.ts';
 
 interface PostBody {
@@ -34,10 +33,7 @@ declare module 'fastify' {
 export function registerVerifiedOneClick(app: FastifyInstance, services: Services): void {
   app.register(async (scope) => {
     scope.decorateRequest('oneClickCaller', null);
-    scope.setErrorHandler((error, request, reply) => {
-      if (isOneClickError(error)) return sendOneClickError(reply, error);
-      return sendGenericError(reply, toAppError(error, request));
-    });
+    scope.setErrorHandler(sendVerifiedError);
     // Before the body is even read: a browser is refused, then the key is checked.
     scope.addHook('onRequest', async (request, reply) => {
       if (request.headers.origin !== undefined) return sendClientSideBlocked(reply, request);

@@ -85,12 +85,14 @@ export class VeriffProvider implements VerificationProvider {
     const signed = typeof signature === 'string' && constantTimeEqual(signature.toLowerCase(), this.#sign(request.rawBody));
     const ours = typeof client === 'string' && constantTimeEqual(client, this.#options.apiKey);
     if (!signed || !ours) throw new AppError('unauthenticated', 'The webhook signature is not valid');
-    let body: Record<string, unknown>;
+    let body: unknown;
     try {
-      body = JSON.parse(request.rawBody.toString('utf8')) as Record<string, unknown>;
+      body = JSON.parse(request.rawBody.toString('utf8'));
     } catch {
       throw new AppError('validation_failed', 'The webhook body is not JSON');
     }
+    // Signed is not well-formed: `null`, a number or an array is no webhook of Veriff's.
+    if (!isJsonObject(body)) throw new AppError('validation_failed', 'The webhook is neither a decision nor an event');
     // Event webhook: a step the person took.
     if (typeof body.action === 'string' && typeof body.id === 'string') {
       const progress = body.action === 'started' ? 'started' : body.action === 'submitted' ? 'submitted' : undefined;
@@ -177,4 +179,8 @@ export class VeriffProvider implements VerificationProvider {
 function header(headers: InboundRequest['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
