@@ -354,10 +354,10 @@ for (const backend of await backends()) {
       assert.equal(line2, 'L898902C36UTO7408122F1204159ZE184226B<<<<<10');
     });
 
-    it('answers an unknown verification with 404', async () => {
+    it('answers an unknown verification with a 404 page (a browser comes back here)', async () => {
       const missing = await platform.app.inject({ method: 'GET', url: '/verification/00000000-0000-4000-8000-000000000000/return' });
       assert.equal(missing.statusCode, 404);
-      assert.match(String(missing.headers['content-type']), /problem\+json/);
+      assert.match(String(missing.headers['content-type']), /^text\/html/);
     });
   });
 }
