@@ -104,6 +104,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
   const oauth = await OAuthEngine.create({
     issuer: config.issuer,
     trustProxy: config.trustProxy,
+    allowInsecureLoopback: config.env === 'development',
     accessTokenTtl: config.accessTokenTtl,
     refreshTokenTtl: config.refreshTokenTtl,
     cookieKeys: [cookieKey],

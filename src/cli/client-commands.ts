@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { AppError } from '../kernel/errors.ts';
 import type { WithPlatform } from './main.ts';
 import { parseWebKycSettings, saveWebKycSettings } from '../kyc/web-kyc-settings.ts';
 
@@ -16,6 +18,9 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
           'grant-types': { type: 'string' },
           scope: { type: 'string' },
           public: { type: 'boolean' },
+          'token-endpoint-auth-method': { type: 'string' },
+          jwks: { type: 'string' },
+          'jwks-uri': { type: 'string' },
           'access-token-ttl': { type: 'string' },
           introspect: { type: 'boolean' },
           integration: { type: 'string' },
@@ -33,6 +38,7 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
           : undefined;
       const webKyc = values['web-kyc'] ? parseWebKycSettings(values['web-kyc-provider'] ?? true) : undefined;
       return withPlatform(async (s) => {
+        const jwks = values.jwks === undefined ? undefined : await readJwks(values.jwks);
         const ttl = values['access-token-ttl'];
         const { client: saved, secret } = await s.clients.save({
           clientId: values['client-id'],
@@ -42,6 +48,9 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
           grantTypes: values['grant-types']?.split(',').map((g) => g.trim()).filter(Boolean),
           scope: values.scope,
           public: values.public,
+          tokenEndpointAuthMethod: values['token-endpoint-auth-method'],
+          jwks,
+          jwksUri: values['jwks-uri'],
           accessTokenTtl: ttl === undefined ? undefined : Number(ttl),
           introspect: values.introspect,
           oneClick,
@@ -86,6 +95,17 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
     default:
       process.stderr.write('idflow: usage: idflow client create|list|delete|api-key …\n');
       return 2;
+  }
+}
+
+/** `--jwks FILE`: the client's public keys, a JWK Set in a JSON file. */
+async function readJwks(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new AppError('validation_failed', `--jwks ${path} cannot be read as JSON: ${(error as Error).message}`, {
+      fields: [{ field: '/jwks', message: 'must be a file holding a JWK Set' }],
+    });
   }
 }
 

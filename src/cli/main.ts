@@ -23,7 +23,8 @@ Usage:
   idflow client create --name NAME [--client-id ID] [--redirect-uri URI ...]
                        [--post-logout-redirect-uri URI ...] [--grant-types a,b,c]
                        [--scope "s1 s2"] [--public] [--access-token-ttl SECONDS]
-                       [--introspect] [--json]
+                       [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
+                       [--jwks FILE | --jwks-uri URL] [--introspect] [--json]
   idflow client create … --integration hosted|semi_hosted|non_hosted [--environment sandbox|production]
                        [--default-redirect-url URL] [--api-key]      a 1-Click brand (and its first API key)
   idflow client create … --web-kyc [--web-kyc-provider sandbox|veriff]   enable Web KYC (needs a secret and a redirect URI)

@@ -1,9 +1,11 @@
 import { AppError, type FieldProblem } from '../kernel/errors.ts';
 import { randomToken } from '../kernel/ids.ts';
+import { isLoopbackUrl } from '../kernel/urls.ts';
 import { hashSecret } from '../kernel/secrets.ts';
 import type { ClientMetadata, ClientRecord, ClientsRepo } from '../storage/clients-repo.ts';
 import { GRANT_TYPES, type GrantType } from '../oauth/client-metadata.ts';
 import { brandOf, validateBrand, type OneClickBrandInput } from './one-click-brand.ts';
+import { usesSecret, validateClientAuthentication } from './client-authentication.ts';
 
 export interface ClientInput {
   clientId?: string | undefined;
@@ -13,6 +15,11 @@ export interface ClientInput {
   grantTypes?: string[] | undefined;
   scope?: string | undefined;
   public?: boolean | undefined;
+  /** client_secret_basic (the default), client_secret_post, private_key_jwt or none (= public). */
+  tokenEndpointAuthMethod?: string | undefined;
+  /** The client's public keys for private_key_jwt, as a JWK Set; or where it publishes them. */
+  jwks?: unknown;
+  jwksUri?: string | undefined;
   /** Only for import files that pin a secret; otherwise one is generated. */
   secret?: string | undefined;
   accessTokenTtl?: number | undefined;
@@ -24,7 +31,7 @@ export interface ClientInput {
 
 export interface CreatedClient {
   client: ClientRecord;
-  /** Shown once; only its hash is stored. Undefined for public clients. */
+  /** Shown once; only its hash is stored. Undefined for clients that authenticate without one. */
   secret: string | undefined;
 }
 
@@ -46,14 +53,15 @@ export class ClientService {
     const existing = input.clientId ? await this.#clients.findById(input.clientId) : undefined;
     const metadata = this.#validate(input, existing?.metadata);
     const clientId = input.clientId ?? randomToken(12);
-    const isPublic = metadata.token_endpoint_auth_method === 'none';
-    // A new confidential client gets a generated secret unless one was given; an existing one
-    // keeps its secret unless the input names a new one.
-    const secret = isPublic ? undefined : (input.secret ?? (existing?.secretHash ? undefined : randomToken(32)));
+    // A new client that authenticates with a secret gets a generated one unless one was given;
+    // an existing one keeps its secret unless the input names a new one.
+    const secret = usesSecret(metadata.token_endpoint_auth_method) ? (input.secret ?? (existing?.secretHash ? undefined : randomToken(32))) : undefined;
     const client = await this.#clients.upsert({
       clientId,
       name: input.name,
-      metadata: { ...(existing?.metadata ?? {}), ...metadata },
+      // Keys belong to the authentication method they were given with: a client that changes
+      // method keeps none from before.
+      metadata: { ...(existing?.metadata ?? {}), jwks: undefined, jwks_uri: undefined, ...metadata },
       secretHash: secret ? hashSecret(secret) : undefined,
     });
     return { client, secret, created: !existing };
@@ -83,7 +91,9 @@ export class ClientService {
     for (const g of grantTypes) {
       if (!(GRANT_TYPES as readonly string[]).includes(g)) problems.push({ field: '/grant_types', message: `unknown grant type ${g}; use ${GRANT_TYPES.join(', ')}` });
     }
-    const isPublic = Boolean(input.public);
+    const auth = validateClientAuthentication(input, (uri, field, found) => this.#checkWebUrl(uri, field, found));
+    problems.push(...auth.problems);
+    const isPublic = auth.value.token_endpoint_auth_method === 'none';
     if (isPublic && grantTypes.includes('client_credentials')) {
       problems.push({ field: '/grant_types', message: 'a public client has no secret, so it cannot use client_credentials' });
     }
@@ -95,7 +105,7 @@ export class ClientService {
     (input.postLogoutRedirectUris ?? []).forEach((uri, i) => this.#checkRedirectUri(uri, `/post_logout_redirect_uris/${i}`, problems));
     const scopes = (input.scope ?? 'openid').split(/\s+/).filter(Boolean);
     for (const s of scopes) if (!SCOPE_TOKEN.test(s)) problems.push({ field: '/scope', message: `"${s}" is not a valid scope token` });
-    if (input.secret !== undefined && (input.secret.length < 32 || input.secret.length > 256)) {
+    if (input.secret !== undefined && usesSecret(auth.value.token_endpoint_auth_method) && (input.secret.length < 32 || input.secret.length > 256)) {
       problems.push({ field: '/client_secret', message: 'must be 32 to 256 characters (use a random value)' });
     }
     if (input.accessTokenTtl !== undefined && (!Number.isInteger(input.accessTokenTtl) || input.accessTokenTtl < 60 || input.accessTokenTtl > 7 * 86400)) {
@@ -112,7 +122,7 @@ export class ClientService {
       post_logout_redirect_uris: input.postLogoutRedirectUris ?? [],
       grant_types: grantTypes as GrantType[],
       scope: [...new Set(scopes)].join(' '),
-      token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
+      ...auth.value,
       ...(input.accessTokenTtl ? { access_token_ttl: input.accessTokenTtl } : {}),
       ...(input.introspect ? { introspection_allowed: true } : {}),
     };
@@ -122,13 +132,18 @@ export class ClientService {
     const url = URL.parse(uri);
     if (!url) return void problems.push({ field, message: 'must be an absolute URI' });
     if (url.hash) return void problems.push({ field, message: 'must not have a fragment' });
-    if (url.protocol === 'https:') return;
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-    if (url.protocol === 'http:') {
-      if (loopback && this.#allowInsecureLoopback) return;
-      return void problems.push({ field, message: loopback ? 'http://localhost is allowed only in development' : 'must use https' });
-    }
+    if (url.protocol === 'https:' || url.protocol === 'http:') return this.#checkWebUrl(uri, field, problems);
     // Private-use schemes (com.example.app:/callback) for native apps, RFC 8252 §7.1.
     if (!/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(url.protocol)) problems.push({ field, message: 'must be https, loopback http, or a reverse-DNS app scheme' });
+  }
+
+  /** A web address: https, or http on the loopback interface in development only. */
+  #checkWebUrl(uri: string, field: string, problems: FieldProblem[]): void {
+    const url = URL.parse(uri);
+    if (!url || url.hash || url.username || url.password) return void problems.push({ field, message: 'must be an absolute URL without credentials or fragment' });
+    if (url.protocol === 'https:') return;
+    const loopback = isLoopbackUrl(url);
+    if (url.protocol === 'http:' && loopback && this.#allowInsecureLoopback) return;
+    problems.push({ field, message: loopback && url.protocol === 'http:' ? 'http://localhost is allowed only in development' : 'must use https' });
   }
 }

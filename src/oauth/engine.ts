@@ -12,6 +12,8 @@ import { page } from '../ui/layout.ts';
 import { html, trusted } from '../ui/html.ts';
 import { adapterFactory } from './adapter.ts';
 import { registerPasswordGrant } from './password-grant.ts';
+import { answerAsTheRfcsSay, urlsFromIssuer } from './rfc-answers.ts';
+import { isLoopbackUrl } from '../kernel/urls.ts';
 import { STANDARD_SCOPES } from './scopes.ts';
 import { SIGNING_ALG } from './signing-keys.ts';
 import { KYC_SCOPE, VERIFIED_CLAIMS, assertClaimsParameter, identityAssuranceDiscovery, verifiedClaimsOf, type IdentityAssuranceDeps } from './verified-claims.ts';
@@ -19,6 +21,8 @@ import { KYC_SCOPE, VERIFIED_CLAIMS, assertClaimsParameter, identityAssuranceDis
 export interface OAuthEngineDeps {
   issuer: string;
   trustProxy: boolean;
+  /** Development: a client's jwks_uri may be on this machine (http://localhost…). */
+  allowInsecureLoopback?: boolean | undefined;
   accessTokenTtl: number;
   refreshTokenTtl: number;
   cookieKeys: Buffer[];
@@ -42,6 +46,7 @@ export const OAUTH_ROUTES = {
   introspection: '/oauth/introspect',
   revocation: '/oauth/revoke',
   end_session: '/oauth/logout',
+  pushed_authorization_request: '/oauth/par',
 } as const;
 
 export const ID_TOKEN_TTL = 3600;
@@ -122,8 +127,15 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       userinfoSigningAlgValues: [SIGNING_ALG],
       introspectionSigningAlgValues: [SIGNING_ALG],
       authorizationSigningAlgValues: [SIGNING_ALG],
-      requestObjectSigningAlgValues: [SIGNING_ALG, 'EdDSA', 'RS256', 'PS256'],
-      clientAuthSigningAlgValues: [SIGNING_ALG, 'EdDSA', 'RS256', 'PS256'],
+      // Ed25519 is EdDSA's fully-specified name (RFC 9864), which current clients sign with.
+      requestObjectSigningAlgValues: [SIGNING_ALG, 'Ed25519', 'EdDSA', 'RS256', 'PS256'],
+      clientAuthSigningAlgValues: [SIGNING_ALG, 'Ed25519', 'EdDSA', 'RS256', 'PS256'],
+    },
+    fetch: (url, options) => {
+      // The engine fetches clients' jwks_uri refusing special-use addresses (SSRF); in
+      // development a client running on this machine may serve its keys on loopback.
+      if (deps.allowInsecureLoopback && !(url instanceof Request) && isLoopbackUrl(url)) delete (options as { dispatcher?: unknown }).dispatcher;
+      return fetch(url, options);
     },
     extraClientMetadata: { properties: ['access_token_ttl', 'introspection_allowed'] },
     cookies: {
@@ -213,6 +225,8 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
     return Promise.resolve(Boolean(this.clientSecret) && constantTimeEqual(hashSecret(actual), this.clientSecret!));
   } as never;
 
+  urlsFromIssuer(provider);
+  answerAsTheRfcsSay(provider);
   registerPasswordGrant(provider, deps.signIn);
 
   provider.on('server_error', (_ctx, error) => deps.logger.error({ err: { name: error.name, message: error.message } }, 'oauth server error'));

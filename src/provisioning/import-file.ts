@@ -13,6 +13,7 @@ import type { OneClickBrandInput } from '../clients/one-click-brand.ts';
  * {
  *   "clients": [{ "client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types",
  *                 "scope", "public", "client_secret", "access_token_ttl", "introspect",
+ *                 "token_endpoint_auth_method", "jwks": {"keys": [...]}, "jwks_uri",
  *                 // 1-Click brands:
  *                 "integration": "hosted|semi_hosted|non_hosted", "environment": "sandbox|production",
  *                 "default_redirect_url", "one_click": { "title", "display_name",
@@ -56,6 +57,9 @@ export async function applyImport(services: Services, document: unknown): Promis
         grantTypes: strings(c.grant_types),
         scope: str(c.scope),
         public: c.public === true,
+        tokenEndpointAuthMethod: str(c.token_endpoint_auth_method),
+        jwks: c.jwks,
+        jwksUri: str(c.jwks_uri),
         secret: str(c.client_secret),
         accessTokenTtl: typeof c.access_token_ttl === 'number' ? c.access_token_ttl : undefined,
         introspect: c.introspect === true,

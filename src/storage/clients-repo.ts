@@ -7,7 +7,10 @@ export interface ClientMetadata {
   grant_types: string[];
   /** The scopes this client may ask for, space-separated. */
   scope: string;
-  token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+  /** private_key_jwt: the client's public keys (RFC 7591), or where it publishes them. */
+  jwks?: { keys: Record<string, unknown>[] } | undefined;
+  jwks_uri?: string | undefined;
   /** Access-token lifetime in seconds; the platform default when absent. */
   access_token_ttl?: number;
   /** A resource server: may introspect tokens issued to other clients. */

@@ -168,9 +168,7 @@ function relayError(reply: FastifyReply, request: FastifyRequest, answer: CoreAn
       return sendVaultError(reply, request, 401, 'The client is unknown or its credentials are wrong');
     case 'unauthorized_client':
       return sendVaultError(reply, request, 403, `The client may not use the ${grant} grant`);
-    // The engine reports a grant type the client has not enabled as invalid_request.
     case 'invalid_request':
-      if (description?.includes('grant type is not allowed')) return sendVaultError(reply, request, 403, `The client may not use the ${grant} grant`);
       return sendVaultError(reply, request, 400, description ?? 'The request is not valid');
     case 'invalid_scope':
       return sendVaultError(reply, request, 400, description ?? 'The requested scope is not allowed', [{ field: 'scope', message: description ?? 'not allowed' }]);
