@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { exportJWK, generateKeyPair } from 'jose';
 import { AppError } from '../src/kernel/errors.ts';
 import { secretMatches } from '../src/kernel/secrets.ts';
 import { Keyring } from '../src/kernel/sealing.ts';
@@ -196,6 +197,33 @@ for (const makeTarget of targets) {
         ? (await target.sql('select client_id from clients')).map((r) => r.client_id)
         : (json(await run('client', 'list', '--json')) as Record<string, any>[]).map((c) => c.client_id);
       assert.deepEqual(remaining, [confidential.client_id]);
+    });
+
+    it('client create registers a private_key_jwt client from a JWK Set file, public keys only', async () => {
+      const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+      const keysDir = await mkdtemp(join(tmpdir(), 'idflow-cli-keys-'));
+      after(() => rm(keysDir, { recursive: true, force: true }));
+      const jwksFile = join(keysDir, 'signed-keys.json');
+      await writeFile(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
+      const signed = ['--name', 'Signed', '--grant-types', 'client_credentials', '--scope', 'inventory:read', '--token-endpoint-auth-method', 'private_key_jwt'];
+      const created = json(await run('client', 'create', ...signed, '--client-id', 'signed', '--jwks', jwksFile, '--json'));
+      assert.equal(created.token_endpoint_auth_method, 'private_key_jwt');
+      assert.equal(created.client_secret, undefined, 'a client with keys gets no secret');
+      assert.equal(created.jwks.keys[0].kid, 'k1');
+
+      const remote = json(await run('client', 'create', ...signed, '--client-id', 'signed-remote', '--jwks-uri', 'https://keys.example/jwks.json', '--json'));
+      assert.equal(remote.jwks_uri, 'https://keys.example/jwks.json');
+
+      const leakyFile = join(keysDir, 'leaky-keys.json');
+      await writeFile(leakyFile, JSON.stringify({ keys: [await exportJWK(privateKey)] }));
+      const leaky = await run('client', 'create', ...signed, '--client-id', 'leaky', '--jwks', leakyFile, '--json');
+      assert.equal(leaky.status, 1);
+      assert.equal(leaky.stdout, '');
+      assert.match(leaky.stderr, /\/jwks\/keys\/0: holds private key material/);
+      const unreadable = await run('client', 'create', ...signed, '--jwks', join(keysDir, 'missing.json'));
+      assert.equal(unreadable.status, 1);
+      assert.match(unreadable.stderr, /--jwks .*missing\.json cannot be read as JSON/);
+      assertNoStackTrace(leaky.stderr + unreadable.stderr);
     });
 
     it('user create prints the new user id', async () => {
