@@ -318,6 +318,32 @@ for (const backend of await backends()) {
       });
     });
 
+    it('delivers the code in every response mode it lists (query, fragment, form_post)', async () => {
+      assert.deepEqual([...(as.response_modes_supported ?? [])].sort(), ['form_post', 'fragment', 'query']);
+      const client: oauth.Client = { client_id: 'web-app' };
+      for (const mode of ['query', 'fragment', 'form_post']) {
+        const verifier = oauth.generateRandomCodeVerifier();
+        const state = oauth.generateRandomState();
+        const url = new URL(as.authorization_endpoint!);
+        for (const [name, value] of Object.entries({
+          client_id: 'web-app',
+          redirect_uri: REDIRECT_URI,
+          response_type: 'code',
+          response_mode: mode,
+          scope: 'openid',
+          state,
+          code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+        })) url.searchParams.set(name, value);
+        const landed = await new FormBrowser(platform.app, issuer).signIn(url.href, REDIRECT_URI);
+        const answer = mode === 'fragment' ? new URLSearchParams(landed.hash.slice(1)) : landed.searchParams;
+        assert.equal(mode === 'fragment' ? landed.search : landed.hash, '', `${mode}: the answer is where the mode puts it`);
+        const params = oauth.validateAuthResponse(as, client, answer, state);
+        const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.ClientSecretBasic(webSecret), params, REDIRECT_URI, verifier, insecure);
+        assert.ok((await oauth.processAuthorizationCodeResponse(as, client, response)).access_token, `${mode}: the code redeems`);
+      }
+    });
+
     it('answers at every endpoint discovery lists', async () => {
       const document = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
       const endpoints = Object.entries(document).filter(([name]) => name.endsWith('_endpoint') || name === 'jwks_uri');

@@ -52,7 +52,7 @@ export class FormBrowser {
   /**
    * The authorization code flow as a person does it: from the authorization request, sign
    * in, allow, until the authorization server sends the browser to `redirectUri`; returns
-   * that URL (or the HTML of a form_post answer).
+   * that URL (a form_post answer's fields become its query).
    */
   async signIn(authorizationUrl: string, redirectUri: string, username = 'ada@example.com'): Promise<URL> {
     let response = await this.request('GET', authorizationUrl);
@@ -65,6 +65,14 @@ export class FormBrowser {
       }
       assert.equal(response.statusCode, 200, `unexpected answer ${response.statusCode}: ${response.body.slice(0, 300)}`);
       const action = /<form method="post" action="([^"]+)"/.exec(response.body)?.[1];
+      if (action?.startsWith(redirectUri)) {
+        // response_mode=form_post: the page posts the answer to the application (its one
+        // script runs only if the page's policy names it); keep the answer as a URL.
+        assert.match(String(response.headers['content-security-policy']), /script-src [^;]*'sha256-/);
+        const answer = new URL(action);
+        for (const [, name, value] of response.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) answer.searchParams.set(name!, value!);
+        return answer;
+      }
       const csrf = /name="csrf" value="([^"]+)"/.exec(response.body)?.[1];
       assert.ok(action && csrf, `a hosted page with a form expected, got: ${response.body.slice(0, 300)}`);
       const form: Record<string, string> = action.endsWith('/login') ? { csrf, username, password: PASSWORD } : { csrf };
