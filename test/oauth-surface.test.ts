@@ -7,6 +7,7 @@ import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
 import { ClientService } from '../src/clients/client-service.ts';
 import { isAppError, type AppError } from '../src/kernel/errors.ts';
+import { saveWebKycSettings } from '../src/kyc/web-kyc-settings.ts';
 import { applyImport } from '../src/provisioning/import-file.ts';
 import { user } from './support/fixtures.ts';
 import { FormBrowser } from './support/form-browser.ts';
@@ -152,6 +153,20 @@ for (const backend of await backends()) {
         const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.ClientSecretBasic(webSecret), params, REDIRECT_URI, verifier, insecure);
         const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, { requireIdToken: true });
         assert.equal(oauth.getValidatedIdTokenClaims(tokens)?.iss, issuer);
+      });
+      it('links to its own pages relatively or under the issuer on the other surfaces (1-Click Hosted, Web KYC)', async () => {
+        await platform.services.clients.save({ clientId: 'hosted-brand', name: 'Hosted', oneClick: { integration: 'hosted', environment: 'sandbox', defaultRedirectUrl: REDIRECT_URI } });
+        const { key } = await platform.services.apiKeys.create('hosted-brand');
+        const started = await platform.app.inject({ method: 'POST', url: '/1-click', headers: { ...FORGED, authorization: key, 'content-type': 'application/json' }, payload: { phone: '+12025550100' } });
+        assert.equal(started.statusCode, 201, started.body);
+        assert.ok(String(started.json().url).startsWith(`${issuer}/1-click/wallet/`), started.json().url);
+
+        await saveWebKycSettings(platform.services.repos.clients, 'web-app', { enabled: true, provider: 'sandbox' });
+        const query = new URLSearchParams({ client_id: 'web-app', redirect_uri: REDIRECT_URI, response_type: 'code', scope: 'kyc', state: 'xyz' });
+        const kyc = await platform.app.inject({ url: `/authorize?${query}`, headers: FORGED });
+        assert.equal(kyc.statusCode, 303, kyc.body);
+        assert.match(kyc.headers.location!, /^\/web-kyc\/flows\//);
+        assert.ok(!kyc.body.includes('evil.example'));
       });
     });
 
