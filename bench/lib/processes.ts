@@ -28,6 +28,14 @@ export interface StartOptions {
   startTimeoutMs?: number;
 }
 
+/** Every server process started and not yet gone, so that an interrupted run leaves none behind. */
+const running = new Set<ChildProcess>();
+
+/** Stops every server process still running (the end of an interrupted run). */
+export async function stopEveryProcess(): Promise<void> {
+  await Promise.all([...running].map((child) => stop(child, new Promise((resolve) => child.once('exit', resolve)))));
+}
+
 /**
  * Starts a server in its own process (the same Node binary as this one) so it has an
  * event loop to itself, and waits until it answers on loopback.
@@ -40,6 +48,8 @@ export async function startProcess(options: StartOptions): Promise<ServerProcess
     stdio: ['ignore', log, log, ...(options.readyMessage ? (['ipc'] as const) : [])],
   });
   closeSync(log);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let announced = !options.readyMessage;
   child.on('message', (message) => {
     if (message === 'ready') announced = true;

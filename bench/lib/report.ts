@@ -110,7 +110,7 @@ export function evaluate(facts: RunFacts): Report {
 /** Cores' worth of CPU taken by others during a figure above which the output warns. */
 const NOISE_CORES = 0.2;
 
-const num = (v: number, digits = 0) =>
+export const num = (v: number, digits = 0) =>
   Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
 const cores = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(2));
 const pad = (s: string, n: number) => s.padEnd(n);

@@ -20,6 +20,10 @@ export interface Knobs {
   only: string[] | undefined;
   /** Run each idflow server under --cpu-prof and summarise where its time went. */
   profile: boolean;
+  /** BENCH_BASELINE: a commit (or any git revision) to compare this tree with, in the same run. */
+  baseline: string | undefined;
+  /** Measured windows per figure and tree in a comparison, taken in turns with the other tree. */
+  rounds: number;
   /** How this run was started, with the knobs that were set, to repeat it. */
   command: string;
 }
@@ -64,6 +68,8 @@ export function knobs(): Knobs {
     profile: process.env.BENCH_PROFILE === '1',
     only: process.env.BENCH_ONLY ? onlyFigures(process.env.BENCH_ONLY) : undefined,
     cluster: process.env.BENCH_CLUSTER ? Math.round(positive('BENCH_CLUSTER', 2)) : 0,
+    baseline: process.env.BENCH_BASELINE || undefined,
+    rounds: Math.round(positive('BENCH_ROUNDS', 2)),
     command: [...set, base].join(' '),
   };
 }

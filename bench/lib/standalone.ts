@@ -2,7 +2,6 @@
 // opened in this process on it (to prepare clients and data), a server process started as
 // `npm start` starts it, CPU probes around the measured window, the result saved next to
 // the others in bench/results/, and everything dropped at the end.
-import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import type { Services } from '../../src/services.ts';
 import { CpuProbe, type CpuShare } from './cpu.ts';
 import { createBenchDatabase } from './database.ts';
 import { formatProfile, newestProfile, nowUs, summarizeProfile, type Span } from './profile.ts';
+import { idflowEnv } from './idflow-server.ts';
 import { freePort, startProcess, type ServerProcess } from './processes.ts';
 import { gitState, knobs, type Knobs } from './settings.ts';
 
@@ -36,18 +36,13 @@ export async function runStandalone<Prepared>(
 ): Promise<void> {
   const k = knobs();
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  if (k.baseline) {
+    log(`${name}: skipped, a comparison run (BENCH_BASELINE) compares the core figures only; run this bench without it`);
+    return;
+  }
   const database = await createBenchDatabase();
   const port = await freePort();
-  const env: Record<string, string> = {
-    DATABASE_URL: database.url,
-    IDFLOW_SEALING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-    IDFLOW_DATA_DIR: join(tmpdir(), `${database.name}-data`),
-    IDFLOW_ISSUER: `http://127.0.0.1:${port}`,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: k.serverLogLevel,
-    UV_THREADPOOL_SIZE: String(k.threadpool),
-  };
+  const env = idflowEnv(database, port, k);
   let server: ServerProcess | undefined;
   let services: Services | undefined;
   let profileDir: string | undefined;
