@@ -56,9 +56,11 @@ export async function setUpIdflow(root: string, database: BenchDatabase, k: Knob
   const env: Record<string, string> = {
     ...idflowEnv(database, port, k),
     // All sign-ins succeed, so nothing should be throttled; the limits are raised anyway so
-    // that a run can never measure the throttle instead of the sign-in.
+    // that a run can never measure the throttle instead of the sign-in. A version that does not
+    // know one of these variables ignores it.
     IDFLOW_SIGNIN_IP_FAILURES: '100000',
     IDFLOW_SIGNIN_ACCOUNT_FAILURES: '1000',
+    IDFLOW_SIGNIN_ACCOUNT_IP_FAILURES: '1000',
   };
   const users = Array.from({ length: k.users }, (_, i) => ({ username: `bench-${i}@example.com`, password: `bench-password-${randomBytes(6).toString('hex')}` }));
   const serviceSecret = randomBytes(32).toString('base64url');
