@@ -112,9 +112,17 @@ export async function compare(ctx: CompareContext): Promise<number> {
   const valid = all.every((f) => f.errors === 0 && f.requests > 0);
   const pass = valid && ratios.every((r) => r.pass);
   const noisiest = Math.max(0, ...all.map((f) => (f.cpu?.other ?? 0) + (f.cpu?.steal ?? 0)));
+  // How far one tree's rounds of one figure lie apart, against its pooled rate: when that is
+  // more than the margin, the machine alone could have made the verdict.
+  const spreads = trees.flatMap((t) => COMPARED.map((key) => {
+    const p = pooled[t.name][key];
+    return { tree: t.name, figure: key, spread: p.rounds.length > 1 ? (Math.max(...p.rounds) - Math.min(...p.rounds)) / p.perSecond : 0 };
+  }));
+  const widest = spreads.reduce((a, b) => (b.spread > a.spread ? b : a));
+  const steady = widest.spread <= ALLOWED_COST;
   const argon2Params = Object.fromEntries(trees.map((t) => [t.name, (t.runs.argon2[0] as Figure & { params?: unknown } | undefined)?.params]));
 
-  const lines = table({ ctx, trees, pooled, ratios, byCpu, valid, pass, noisiest, argon2Params });
+  const lines = table({ ctx, trees, pooled, ratios, byCpu, valid, pass, noisiest, widest, steady, argon2Params });
   const text = `${lines.join('\n')}\n`;
   process.stdout.write(text);
 
@@ -148,6 +156,8 @@ export async function compare(ctx: CompareContext): Promise<number> {
     ratios: Object.fromEntries([...ratios, ...byCpu].map((r) => [r.key, { old: r.old, new: r.new, change: r.change, ...('pass' in r ? { pass: r.pass } : {}) }])),
     valid,
     pass,
+    steady,
+    widestSpread: widest,
     pooled,
     figures: Object.fromEntries(trees.map((t) => [t.name, t.runs])),
     table: lines,
@@ -214,6 +224,8 @@ function table(r: {
   valid: boolean;
   pass: boolean;
   noisiest: number;
+  widest: { tree: TreeName; figure: Compared; spread: number };
+  steady: boolean;
   argon2Params: Record<string, unknown>;
 }): string[] {
   const { k } = r.ctx;
@@ -248,16 +260,19 @@ function table(r: {
     lines.push(`${ratioRow(r.byCpu[i]!)}(informative)`);
   }
   if (r.noisiest > 0.2) {
+    lines.push(`NOISY MACHINE: other processes and the hypervisor took up to ${r.noisiest.toFixed(2)} of ${r.ctx.figures.cores} cores during a window; both trees met it in turns.`);
+  }
+  if (!r.steady) {
     lines.push(
-      `NOISY MACHINE: other processes and the hypervisor took up to ${r.noisiest.toFixed(2)} of ${r.ctx.figures.cores} cores during a window;`,
-      '          both trees met the same noise in turns, but a difference of a few % may be noise alone: compare the rounds, or run longer.',
+      `UNSTEADY: the rounds of ${LABELS[r.widest.figure].slice(0, 3)} on the ${r.widest.tree} tree lie ${num(r.widest.spread * 100, 0)} % apart, more than the ${ALLOWED_COST * 100} % margin:`,
+      '          the machine alone could have made this verdict; run longer (BENCH_SECONDS=30) or more rounds (BENCH_ROUNDS=4), on a quieter machine.',
     );
   }
   lines.push(
     '',
     !r.valid
       ? 'RUN INVALID: some requests failed (errors above); the comparison does not count'
-      : `at most ${ALLOWED_COST * 100} % costlier than the baseline (b/a and c/f of this tree at least ${num(1 - ALLOWED_COST, 2)} × the baseline's): ${r.pass ? 'PASS' : 'FAIL'}`,
+      : `at most ${ALLOWED_COST * 100} % costlier than the baseline (b/a and c/f of this tree at least ${num(1 - ALLOWED_COST, 2)} × the baseline's): ${r.pass ? 'PASS' : 'FAIL'}${r.steady ? '' : ' (unsteady, see above)'}`,
     '',
   );
   return lines;
