@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import * as oauth from 'oauth4webapi';
@@ -118,6 +118,42 @@ for (const backend of await backends()) {
           assert.ok(urls.length >= 8, 'the document lists its endpoints');
           for (const [name, value] of urls) assert.ok(String(value).startsWith(`${issuer}/`), `${name} is ${value}`);
           assert.ok(!response.body.includes('evil.example'));
+        }
+      });
+
+      it('answers a request whose target names another host (absolute form) with the issuer\'s URLs', async () => {
+        const { port } = new URL(issuer);
+        const answer = await new Promise<string>((resolve, reject) => {
+          const socket = connect(Number(port), '127.0.0.1', () =>
+            socket.write('GET http://evil.example/.well-known/openid-configuration HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n'),
+          );
+          let text = '';
+          socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          socket.on('end', () => resolve(text));
+          socket.on('error', reject);
+        });
+        assert.match(answer, /^HTTP\/1\.1 200 /);
+        const document = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+        assert.equal(document.token_endpoint, `${issuer}/oauth/token`);
+        assert.ok(!answer.includes('evil.example'));
+      });
+
+      it('marks its cookies Secure exactly when the issuer is https, whatever X-Forwarded-Proto says', async () => {
+        const authorize = `/oauth/authorize?${new URLSearchParams({ client_id: 'web-app', redirect_uri: REDIRECT_URI, response_type: 'code', scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`;
+        const cookiesOf = (response: { headers: Record<string, unknown> }) => [response.headers['set-cookie']].flat().map(String);
+
+        const plain = cookiesOf(await platform.app.inject({ url: authorize, headers: FORGED }));
+        assert.ok(plain.length > 0 && plain.every((c) => !/;\s*secure/i.test(c)), `an http issuer's cookies: ${plain.join(' | ')}`);
+
+        const tls = await startPlatform(backend, { env: { IDFLOW_ISSUER: 'https://id.example', IDFLOW_TRUST_PROXY: 'true' } });
+        try {
+          await tls.services.clients.save({ clientId: 'web-app', name: 'Web App', redirectUris: [REDIRECT_URI], scope: 'openid' });
+          await tls.services.oauth.reloadIfChanged();
+          // The proxy ended TLS; the hop to idflow is plain http, and says so.
+          const secure = cookiesOf(await tls.app.inject({ url: authorize, headers: { 'x-forwarded-proto': 'http' } }));
+          assert.ok(secure.length > 0 && secure.every((c) => /;\s*secure/i.test(c)), `an https issuer's cookies: ${secure.join(' | ')}`);
+        } finally {
+          await tls.close();
         }
       });
 
