@@ -366,6 +366,21 @@ for (const backend of await backends()) {
           (e: unknown) => e as oidc.ResponseBodyError,
         );
         assert.equal(password.error, 'unauthorized_client');
+
+        // The authorization code grant asked for at the PAR and authorization endpoints by a
+        // client that did not register it (RFC 6749 §4.1.2.1).
+        const pushed = await oauth.pushedAuthorizationRequest(
+          as,
+          { client_id: 'signed-service' },
+          oauth.PrivateKeyJwt({ key: remoteKey.privateKey, kid: 'remote-1' }),
+          { response_type: 'code', scope: 'inventory:read', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' },
+          insecure,
+        );
+        assert.equal(pushed.status, 400);
+        assert.equal(((await pushed.json()) as { error: string }).error, 'unauthorized_client');
+        const page = await platform.app.inject({ url: `/oauth/authorize?${new URLSearchParams({ client_id: 'signed-service', response_type: 'code', scope: 'inventory:read' })}` });
+        assert.equal(page.statusCode, 400);
+        assert.match(page.body, /<code>unauthorized_client<\/code>/);
       });
     });
 

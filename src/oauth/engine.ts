@@ -12,7 +12,7 @@ import { page } from '../ui/layout.ts';
 import { html, trusted } from '../ui/html.ts';
 import { adapterFactory } from './adapter.ts';
 import { registerPasswordGrant } from './password-grant.ts';
-import { answerAsTheRfcsSay } from './rfc-answers.ts';
+import { answerAsTheRfcsSay, asTheRfcsName } from './rfc-answers.ts';
 import { urlsFromIssuer } from './issuer-urls.ts';
 import { isLoopbackUrl } from '../kernel/urls.ts';
 import { STANDARD_SCOPES } from './scopes.ts';
@@ -209,7 +209,8 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       if (client.clientAuthMethod !== 'none' && ctx.oidc.route !== 'userinfo') return false;
       return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
     },
-    renderError: async (ctx, out) => {
+    renderError: async (ctx, raw) => {
+      const out = asTheRfcsName(raw);
       ctx.type = 'html';
       ctx.body = page({
         title: 'Something went wrong',

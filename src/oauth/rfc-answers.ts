@@ -1,28 +1,37 @@
 import type Provider from 'oidc-provider';
 
-/** What oidc-provider says when a client asks for a grant type it did not register. */
-const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
+/** What oidc-provider says when a client asks for a grant it did not register. */
+const NOT_REGISTERED = new Set(['requested grant type is not allowed for this client', 'requested response_type is not allowed for this client']);
+
+interface ErrorOut {
+  error?: unknown;
+  error_description?: unknown;
+}
 
 /**
- * Where oidc-provider's answers depart from the RFCs clients are written against. Both are
- * decided after the client authenticated, so only the answer changes, never who gets one.
- *
- * - RFC 6749 §5.2: a grant type the client may not use is `unauthorized_client`, not
- *   `invalid_request` (the request itself is well formed).
- * - RFC 7662 §2.2: a token the server will not introspect (an ID token, any JWT) is
- *   `{"active": false}`, not an `unsupported_token_type` error.
+ * RFC 6749 §4.1.2.1 and §5.2: a client asking for a grant it may not use is
+ * `unauthorized_client`, not `invalid_request` (the request itself is well formed).
+ */
+export function asTheRfcsName<T extends ErrorOut>(out: T): T {
+  return out.error === 'invalid_request' && NOT_REGISTERED.has(String(out.error_description)) ? { ...out, error: 'unauthorized_client' } : out;
+}
+
+/**
+ * Where oidc-provider's JSON answers depart from the RFCs clients are written against. Both
+ * are decided after the client authenticated, so only the answer changes, never who gets one:
+ * the error code above, and RFC 7662 §2.2's `{"active": false}` for a token the server will
+ * not introspect (an ID token, any JWT) instead of an `unsupported_token_type` error.
  */
 export function answerAsTheRfcsSay(provider: Provider): void {
   provider.use(async (ctx, next) => {
     await next();
-    const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+    const body = ctx.body as ErrorOut | undefined;
     if (!body || typeof body !== 'object' || typeof body.error !== 'string') return;
-    const route = ctx.oidc?.route;
-    if (route === 'token' && body.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED) {
-      ctx.body = { error: 'unauthorized_client', error_description: GRANT_TYPE_NOT_ALLOWED };
-    } else if (route === 'introspection' && body.error === 'unsupported_token_type') {
+    if (ctx.oidc?.route === 'introspection' && body.error === 'unsupported_token_type') {
       ctx.status = 200;
       ctx.body = { active: false };
+      return;
     }
+    ctx.body = asTheRfcsName(body);
   });
 }
