@@ -57,9 +57,10 @@ export async function applyImport(services: Services, document: unknown): Promis
         grantTypes: strings(c.grant_types),
         scope: str(c.scope),
         public: c.public === true,
-        tokenEndpointAuthMethod: str(c.token_endpoint_auth_method),
+        // Given but not a string is refused by the validation, not ignored.
+        tokenEndpointAuthMethod: c.token_endpoint_auth_method === undefined ? undefined : String(c.token_endpoint_auth_method),
         jwks: c.jwks,
-        jwksUri: str(c.jwks_uri),
+        jwksUri: c.jwks_uri === undefined ? undefined : String(c.jwks_uri),
         secret: str(c.client_secret),
         accessTokenTtl: typeof c.access_token_ttl === 'number' ? c.access_token_ttl : undefined,
         introspect: c.introspect === true,
