@@ -320,17 +320,25 @@ for (const backend of await backends()) {
         assert.equal(saved.client.secretHash, undefined);
       });
 
-      it('lets a client move between methods, keeping no keys from before', async () => {
+      it('lets a client move between methods, keeping no keys or secret from before', async () => {
         const clients = platform.services.clients;
         const input = { clientId: 'mover', name: 'Mover', grantTypes: ['client_credentials'], scope: 'inventory:read' };
+        const grant = async (auth: oidc.ClientAuth) =>
+          oidc.clientCredentialsGrant(await oidc.discovery(new URL(issuer), 'mover', {}, auth, { execute: [oidc.allowInsecureRequests] }), { scope: 'inventory:read' });
+        const refused = async (auth: oidc.ClientAuth) => assert.equal(((await grant(auth).catch((e: unknown) => e)) as oidc.ResponseBodyError).error, 'invalid_client');
+
         await clients.save({ ...input, tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [inlineKey.publicJwk] } });
         const post = await clients.save({ ...input, tokenEndpointAuthMethod: 'client_secret_post' });
         assert.equal(post.client.metadata.token_endpoint_auth_method, 'client_secret_post');
         assert.equal(post.client.metadata.jwks, undefined);
         assert.ok(post.secret, 'a client that now authenticates with a secret is given one');
-        await platform.services.oauth.reloadIfChanged();
-        const service = await oidc.discovery(new URL(issuer), 'mover', {}, oidc.ClientSecretPost(post.secret), { execute: [oidc.allowInsecureRequests] });
-        assert.equal((await oidc.clientCredentialsGrant(service, { scope: 'inventory:read' })).scope, 'inventory:read');
+        assert.equal((await grant(oidc.ClientSecretPost(post.secret))).scope, 'inventory:read');
+        await refused(oidc.PrivateKeyJwt({ key: inlineKey.privateKey, kid: 'inline-1' }));
+
+        const signed = await clients.save({ ...input, tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [inlineKey.publicJwk] } });
+        assert.equal(signed.client.secretHash, undefined, 'the old secret is gone from the database');
+        assert.equal((await grant(oidc.PrivateKeyJwt({ key: inlineKey.privateKey, kid: 'inline-1' }))).scope, 'inventory:read');
+        await refused(oidc.ClientSecretPost(post.secret));
       });
     });
 

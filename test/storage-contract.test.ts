@@ -198,7 +198,7 @@ for (const backend of await backends()) {
         assert.equal(await clients.findById('nope'), undefined);
       });
 
-      it('keeps the secret hash when an update gives none, replaces it when one is given', async () => {
+      it('keeps the secret hash when an update gives none, replaces it when one is given, removes it on null', async () => {
         const renamed = await clients.upsert({ clientId: 'c-one', name: 'Shop 2', metadata: metadata('openid') });
         assert.equal(renamed.name, 'Shop 2');
         assert.deepEqual(renamed.metadata, metadata('openid'), 'metadata is replaced, not merged');
@@ -207,6 +207,10 @@ for (const backend of await backends()) {
         const rekeyed = await clients.upsert({ clientId: 'c-one', name: 'Shop 2', metadata: metadata('openid'), secretHash: hashSecret('s2') });
         assert.equal(rekeyed.secretHash, hashSecret('s2'));
         assert.equal((await clients.list()).length, 1, 'an update does not add a row');
+        const keyless = await clients.upsert({ clientId: 'c-one', name: 'Shop 2', metadata: metadata('openid'), secretHash: null });
+        assert.equal(keyless.secretHash, undefined, 'null removes the secret');
+        const back = await clients.upsert({ clientId: 'c-one', name: 'Shop 2', metadata: metadata('openid'), secretHash: hashSecret('s3') });
+        assert.equal(back.secretHash, hashSecret('s3'));
       });
 
       it('keeps public clients without a secret', async () => {

@@ -54,15 +54,17 @@ export class ClientService {
     const metadata = this.#validate(input, existing?.metadata);
     const clientId = input.clientId ?? randomToken(12);
     // A new client that authenticates with a secret gets a generated one unless one was given;
-    // an existing one keeps its secret unless the input names a new one.
-    const secret = usesSecret(metadata.token_endpoint_auth_method) ? (input.secret ?? (existing?.secretHash ? undefined : randomToken(32))) : undefined;
+    // an existing one keeps its secret unless the input names a new one. A client that no
+    // longer authenticates with a secret keeps none: no door may take the old one.
+    const withSecret = usesSecret(metadata.token_endpoint_auth_method);
+    const secret = withSecret ? (input.secret ?? (existing?.secretHash ? undefined : randomToken(32))) : undefined;
     const client = await this.#clients.upsert({
       clientId,
       name: input.name,
       // Keys belong to the authentication method they were given with: a client that changes
       // method keeps none from before.
       metadata: { ...(existing?.metadata ?? {}), jwks: undefined, jwks_uri: undefined, ...metadata },
-      secretHash: secret ? hashSecret(secret) : undefined,
+      secretHash: secret ? hashSecret(secret) : withSecret ? undefined : null,
     });
     return { client, secret, created: !existing };
   }

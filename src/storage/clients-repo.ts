@@ -60,14 +60,17 @@ export class ClientsRepo {
     this.#db = db;
   }
 
-  /** Creates the client, or replaces its name and metadata (and secret, when one is given). */
-  async upsert(client: { clientId: string; name: string; metadata: ClientMetadata; secretHash?: string | undefined }): Promise<ClientRecord> {
+  /**
+   * Creates the client, or replaces its name and metadata, and its secret when one is given
+   * (`null` removes it: the client no longer authenticates with one).
+   */
+  async upsert(client: { clientId: string; name: string; metadata: ClientMetadata; secretHash?: string | null | undefined }): Promise<ClientRecord> {
     const [row] = await this.#db.query<ClientRow>(
       `insert into clients (client_id, name, metadata, secret_hash) values ($1, $2, $3, $4)
        on conflict (client_id) do update set name = excluded.name, metadata = excluded.metadata,
-         secret_hash = coalesce(excluded.secret_hash, clients.secret_hash), updated_at = now()
+         secret_hash = case when $5 then null else coalesce(excluded.secret_hash, clients.secret_hash) end, updated_at = now()
        returning *`,
-      [client.clientId, client.name, JSON.stringify(client.metadata), client.secretHash ?? null],
+      [client.clientId, client.name, JSON.stringify(client.metadata), client.secretHash ?? null, client.secretHash === null],
     );
     this.#forget(client.clientId);
     return toRecord(row!);
