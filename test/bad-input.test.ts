@@ -55,8 +55,8 @@ for (const backend of await backends()) {
     /** Error lines logged since `from`: bad input is the caller's doing and never one. */
     const errorsLoggedSince = (from: number) => logLines.slice(from).filter((line) => JSON.parse(line).level >= 50);
 
-    const assertOAuthError = (answer: Answer) => {
-      assert.equal(answer.status, 400, answer.body);
+    const assertOAuthError = (answer: Answer, status = 400) => {
+      assert.equal(answer.status, status, answer.body);
       assert.match(answer.type, /^application\/json/);
       assert.equal(answer.json.error, 'invalid_request');
       assert.equal(typeof answer.json.error_description, 'string');
@@ -226,6 +226,10 @@ for (const backend of await backends()) {
       assertWebKyc(await get('/v2/web-kyc/unknown'), 'NOT_FOUND', 404);
       assertVerified(await get('/1-click/a/b/c'), 404, 'ERR001');
       assertProblem(await get('/no/such/path'), 404, 'not_found');
+      // Under the OAuth engine's mount: an unknown path, or a method the endpoint does not take.
+      assertOAuthError(await get('/oauth/nothing'), 404);
+      assertOAuthError(await get('/oauth/token'), 404);
+      assertOAuthError(await send({ method: 'PATCH', url: '/oauth/token' }), 404);
     });
 
     it('hosted pages answer malformed parameters with a page, not JSON', async () => {

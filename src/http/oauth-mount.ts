@@ -50,7 +50,8 @@ export function mountOAuth(app: FastifyInstance, engine: OAuthEngine): void {
  */
 export function sendOAuthError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const appError = toAppError(error, request);
-  const oauthError = appError.status >= 500 ? 'server_error' : appError.status === 404 ? 'not_found' : 'invalid_request';
+  // The engine answers an unknown route with invalid_request and 404 too (rfc-answers.ts).
+  const oauthError = appError.status >= 500 ? 'server_error' : 'invalid_request';
   const status = appError.status >= 500 ? 500 : appError.status === 404 ? 404 : 400;
   reply.code(status).header('cache-control', 'no-store');
   if (BROWSER_ENDPOINTS.includes(request.url.split('?')[0]!)) return reply.type('text/html; charset=utf-8').send(errorPageOf(appError, oauthError));

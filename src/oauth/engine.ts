@@ -12,7 +12,7 @@ import { page } from '../ui/layout.ts';
 import { html, trusted } from '../ui/html.ts';
 import { adapterFactory } from './adapter.ts';
 import { registerPasswordGrant } from './password-grant.ts';
-import { answerAsTheRfcsSay, asTheRfcsName } from './rfc-answers.ts';
+import { answerAsTheRfcsSay, asTheRfcsName, unknownRoutesAsOAuthErrors } from './rfc-answers.ts';
 import { urlsFromIssuer } from './issuer-urls.ts';
 import { isLoopbackUrl } from '../kernel/urls.ts';
 import { STANDARD_SCOPES } from './scopes.ts';
@@ -229,6 +229,7 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
 
   urlsFromIssuer(provider);
   answerAsTheRfcsSay(provider);
+  unknownRoutesAsOAuthErrors(provider);
   registerPasswordGrant(provider, deps.signIn);
 
   provider.on('server_error', (_ctx, error) => deps.logger.error({ err: { name: error.name, message: error.message } }, 'oauth server error'));

@@ -35,3 +35,17 @@ export function answerAsTheRfcsSay(provider: Provider): void {
     ctx.body = asTheRfcsName(body);
   });
 }
+
+/**
+ * A path under the engine's mount it does not serve, or a method an endpoint does not take,
+ * is answered as an OAuth error like every other, not with Koa's plain-text "Not Found".
+ * The path is not echoed.
+ */
+export function unknownRoutesAsOAuthErrors(provider: Provider): void {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status !== 404 || ctx.body !== undefined) return;
+    ctx.body = { error: 'invalid_request', error_description: 'unrecognized route or not allowed method' };
+    ctx.status = 404;
+  });
+}
