@@ -152,6 +152,9 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
     });
     scope.setErrorHandler(sendWalletError);
 
+    // Without a uuid this is still the wallet's path, not the API's `/1-click/{uuid}`.
+    scope.all(WALLET_PATH, { schema: { hide: true } }, async (_request, reply) => send(reply, 404, unknownRequestPage()));
+
     scope.get(`${WALLET_PATH}/:uuid`, { schema: { hide: true, params, querystring: schemas.view } }, async (request: Req<unknown, { code?: string }>, reply) => {
       const { uuid } = request.params;
       // The link the brand may text: `{url}&code={code}` goes straight past the code step.

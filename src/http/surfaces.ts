@@ -24,7 +24,7 @@ const SURFACES: ReadonlyArray<readonly [RegExp, ErrorRenderer]> = [
   [/^\/1-click\/wallet(\/|$)/, sendWalletError],
   [/^(\/v2)?\/1-click(\/|$)/, sendVerifiedError],
   // idflow's own hosted pages: sign-in and consent, the verification's waiting page and sandbox steps.
-  [/^\/(interaction\/|verification\/(sandbox\/|[^/]+\/return$))/, sendErrorPage],
+  [/^\/(interaction\/|verification\/(sandbox\/|[^/]+\/return\/?$))/, sendErrorPage],
 ];
 
 /** The native API's renderer: RFC 9457 problem+json. */
