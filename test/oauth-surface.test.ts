@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
 import { ClientService } from '../src/clients/client-service.ts';
@@ -273,6 +273,21 @@ for (const backend of await backends()) {
         assert.equal(info.client_id, 'signed-service');
         await oidc.tokenRevocation(service, tokens.access_token);
         assert.equal((await oidc.tokenIntrospection(service, tokens.access_token)).active, false);
+      });
+
+      it('binds a token to the client\'s DPoP key, checking the proof against the issuer\'s URL (oauth4webapi)', async () => {
+        const client: oauth.Client = { client_id: 'signed-service' };
+        const auth = oauth.PrivateKeyJwt({ key: remoteKey.privateKey, kid: 'remote-1' });
+        const dpopKeys = await generateKeyPair('ES256', { extractable: true });
+        const DPoP = oauth.DPoP(client, dpopKeys);
+        // Sent with a forged Host: the proof names the URL the client called, which is the issuer's.
+        const response = await oauth.clientCredentialsGrantRequest(as, client, auth, { scope: 'inventory:read' }, { ...insecure, DPoP, headers: { 'x-forwarded-host': 'evil.example' } });
+        const tokens = await oauth.processClientCredentialsResponse(as, client, response);
+        assert.equal(tokens.token_type, 'dpop');
+        const introspection = await oauth.introspectionRequest(as, client, auth, tokens.access_token, insecure);
+        const info = await oauth.processIntrospectionResponse(as, client, introspection);
+        assert.equal(info.active, true);
+        assert.equal((info.cnf as { jkt?: string } | undefined)?.jkt, await calculateJwkThumbprint(await exportJWK(dpopKeys.publicKey)));
       });
 
       it('refuses an assertion signed with a key the client did not register', async () => {
