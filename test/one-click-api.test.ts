@@ -80,6 +80,8 @@ for (const backend of await backends()) {
     before(async () => {
       platform = await startPlatform(backend, { clock });
       await brand('hooli-hosted', 'hosted');
+      // A second place a Hosted request may send people: registered as the client's redirect URI.
+      await platform.services.clients.update('hooli-hosted', { redirectUris: ['https://hooli.example/after?from=verified'] });
       await brand('hooli-semi', 'semi_hosted');
       await brand('hooli-non', 'non_hosted');
     });
@@ -253,6 +255,62 @@ for (const backend of await backends()) {
       await assert.rejects(platform.services.oneClick.viewForPerson(semi.body.uuid), (e) => isOneClickError(e) && e.reason === 'request_not_found');
     });
 
+    it('Hosted: redirectUrl must be a URL the brand registered (exact after normalisation, query included); declining goes nowhere else', async () => {
+      const key = keys['hooli-hosted'];
+      const flows = async () => (await platform.services.db.query<{ n: number }>("select count(*)::int as n from flows where kind = 'one_click'"))[0]!.n;
+      const before = await flows();
+      for (const redirectUrl of [
+        'https://trusted.example@evil.example',
+        'https://hooli.example@evil.example/verified',
+        'https://evil.example/verified',
+        'https://hooli.example.evil.example/verified',
+        'http://hooli.example/verified',
+        'https://hooli.example/verified/',
+        'https://hooli.example/verified?next=https://evil.example',
+        'https://hooli.example/after',
+        'https://hooli.example/after?from=evil',
+        'https://hooli.example/after?from=verified#x',
+        'javascript:alert(1)',
+        'not a url',
+      ]) {
+        const refused = await call(platform, 'POST', '/1-click', key, { phone: freshPhone(), redirectUrl });
+        assertOce(refused, 400, 'ERR001', "redirectUrl must be one of the brand's registered redirect URLs");
+      }
+      assert.equal(await flows(), before, 'no request was made for any of them');
+
+      // The same URLs written differently are the same URLs.
+      const post = await call(platform, 'POST', '/1-click', key, { phone: freshPhone(), redirectUrl: 'HTTPS://Hooli.Example:443/after?from=verified' });
+      assert.equal(post.status, 201, JSON.stringify(post.body));
+      // Anyone holding the link may decline before the code: the person lands on the registered URL.
+      const declined = await platform.services.oneClick.decline(post.body.uuid);
+      assert.equal(declined.redirectUrl, `https://hooli.example/after?from=verified&identityUuid=${post.body.uuid}&error=declined`);
+      const byDefault = await call(platform, 'POST', '/1-click', key, { phone: freshPhone() });
+      assert.equal((await platform.services.oneClick.decline(byDefault.body.uuid)).redirectUrl, `https://hooli.example/verified?identityUuid=${byDefault.body.uuid}&error=declined`);
+
+      // A brand cannot register a URL with credentials in it either.
+      await assert.rejects(
+        platform.services.clients.update('hooli-hosted', { redirectUris: ['https://hooli.example@evil.example/'] }),
+        (e: any) => e.code === 'validation_failed' && e.fields.some((f: any) => f.field === '/redirect_uris/0' && /user name or password/.test(f.message)),
+      );
+    });
+
+    it('every 1-Click answer says Cache-Control: no-store: data, errors, the firewall', async () => {
+      const post = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: freshPhone() });
+      assert.equal(post.status, 201);
+      const answers = [
+        post,
+        await call(platform, 'GET', `/1-click/${post.body.uuid}`, keys['hooli-non']),
+        await call(platform, 'GET', `/v2/1-click/${post.body.uuid}`, keys['hooli-non']),
+        await call(platform, 'PATCH', `/1-click/${post.body.uuid}`, keys['hooli-non'], { birthDate: '1989-08-01' }),
+        await call(platform, 'GET', '/1-click/00000000-0000-4000-8000-000000000000', keys['hooli-non']),
+        await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: '+10019999998', ssn4: '1234' }),
+        await call(platform, 'POST', '/1-click', 'not-a-key', { phone: freshPhone() }),
+        await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: freshPhone() }, { origin: 'https://shop.example' }),
+      ];
+      assert.deepEqual(answers.map((a) => a.status), [201, 200, 200, 400, 404, 400, 401, 418]);
+      for (const answer of answers) assert.equal(answer.headers['cache-control'], 'no-store', JSON.stringify(answer.body));
+    });
+
     // ── Every error code, provoked ─────────────────────────────────────────────────────
 
     it('OCE002: a number that is not E.164, not US, or (in production) not a valid number', async () => {
@@ -415,6 +473,75 @@ for (const backend of await backends()) {
       clock.advance(31 * MINUTE);
       assert.ok((await platform.services.oneClick.purgeExpired()) >= 1, 'counts past their window are purged');
       assert.equal((await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone, birthDate: '1989-08-01' })).status, 201, 'the window ends');
+    });
+
+    it('OCE019 counts per brand and environment: one brand\'s wrong inputs, or the sandbox\'s, never refuse another brand or production', async () => {
+      const phone = '+12025550133';
+      const user = await platform.services.users.create({ phone });
+      await platform.services.wallet.add(user.id, [{ type: 'birthDate', value: '1950-05-05', verificationMethod: 'document' }]);
+      await brand('lockout-sandbox', 'non_hosted', 'sandbox');
+      await brand('other-sandbox', 'non_hosted', 'sandbox');
+      await brand('lockout-prod', 'non_hosted', 'production');
+      // A sandbox brand compares with mock data (1989-08-01): three misses, then OCE019 for it.
+      for (let i = 1; i <= 3; i++) assertOce(await call(platform, 'POST', '/1-click', keys['lockout-sandbox'], { phone, birthDate: `1970-01-0${i}` }), 400, 'OCE012');
+      assertOce(await call(platform, 'POST', '/1-click', keys['lockout-sandbox'], { phone, birthDate: '1989-08-01' }), 429, 'OCE019');
+      // Another sandbox brand, and a production brand, are not refused for it.
+      assert.equal((await call(platform, 'POST', '/1-click', keys['other-sandbox'], { phone, birthDate: '1989-08-01' })).status, 201);
+      const prod = await call(platform, 'POST', '/1-click', keys['lockout-prod'], { phone, birthDate: '1950-05-05' });
+      assert.equal(prod.status, 201, JSON.stringify(prod.body));
+      assert.equal(prod.body.identity.credentials.birthDate, '1950-05-05');
+      // The locked-out brand itself, once switched to production (same client, same key), starts afresh.
+      await platform.services.clients.update('lockout-sandbox', { oneClick: { environment: 'production' } });
+      platform.services.apiKeys.forgetCached();
+      assert.equal((await call(platform, 'POST', '/1-click', keys['lockout-sandbox'], { phone, birthDate: '1950-05-05' })).status, 201);
+      // A production brand's own misses still count for it, across new requests.
+      for (let i = 1; i <= 3; i++) assertOce(await call(platform, 'POST', '/1-click', keys['lockout-prod'], { phone, birthDate: `1971-01-0${i}` }), 400, 'OCE012');
+      assertOce(await call(platform, 'POST', '/1-click', keys['lockout-prod'], { phone, birthDate: '1950-05-05' }), 429, 'OCE019');
+      const rows = await platform.services.db.query<{ client_id: string; environment: string; failures: number }>(
+        "select client_id, environment, failures from one_click_input_failures where client_id like 'lockout-%' order by client_id",
+      );
+      assert.deepEqual(rows.map((r) => [r.client_id, r.environment, r.failures]), [['lockout-prod', 'production', 3], ['lockout-sandbox', 'sandbox', 3]]);
+    });
+
+    it('birth_date_format unix_ms: birthDate is Unix milliseconds in every answer (noon UTC, the same day everywhere) and is accepted in requests', async () => {
+      const NOON = String(Date.UTC(1989, 7, 1, 12)); // 617976000000
+      const MIDNIGHT_NEW_YORK = '617947200000'; // Verified's documented example
+      const ms = await brand('hooli-non-ms', 'non_hosted', 'sandbox', { birthDateFormat: 'unix_ms' });
+      const semiMs = await brand('hooli-semi-ms', 'semi_hosted', 'sandbox', { birthDateFormat: 'unix_ms' });
+      const hostedMs = await brand('hooli-hosted-ms', 'hosted', 'sandbox', { birthDateFormat: 'unix_ms' });
+
+      const post = await call(platform, 'POST', '/1-click', ms, { phone: RICHARD });
+      assert.equal(post.body.identity.credentials.birthDate, NOON);
+      // What Verified's example app does with it: new Date(Number(x)), shown in the reader's zone.
+      for (const timeZone of ['America/Los_Angeles', 'America/New_York', 'Pacific/Honolulu', 'UTC', 'Europe/Berlin', 'Asia/Tokyo']) {
+        assert.equal(new Date(Number(post.body.identity.credentials.birthDate)).toLocaleDateString('en-CA', { timeZone }), '1989-08-01', timeZone);
+      }
+      assert.equal(post.body.identity.metadata.credentials.verificationMethod.birthDate, 'credit_bureau');
+      assert.equal((await call(platform, 'GET', `/1-click/${post.body.uuid}`, ms)).body.credentials.birthDate, NOON);
+      // Several values are each in the format; the operator's own value, sent as milliseconds, too.
+      const multi = await call(platform, 'POST', '/1-click', ms, { phone: freshPhone(), birthDate: MIDNIGHT_NEW_YORK, credentialRequests: [{ type: 'BirthDateCredential', multi: true }] });
+      assert.equal(multi.status, 201, JSON.stringify(multi.body));
+      assert.deepEqual(multi.body.identity.credentials.birthDate, [NOON]);
+      assertOce(await call(platform, 'POST', '/1-click', ms, { phone: freshPhone(), birthDate: String(Date.UTC(1970, 0, 1)) }), 400, 'OCE012');
+      assertOce(await call(platform, 'POST', '/1-click', ms, { phone: freshPhone(), birthDate: '1e12' }), 400, 'ERR001');
+
+      // Semi-Hosted: OCE011, then PATCH with milliseconds; the answer in milliseconds.
+      const semi = await call(platform, 'POST', '/1-click', semiMs, { phone: '+10019999997' });
+      assertOce(await call(platform, 'GET', `/1-click/${semi.body.uuid}?code=111111`, semiMs), 400, 'OCE011');
+      const patched = await call(platform, 'PATCH', `/1-click/${semi.body.uuid}`, semiMs, { birthDate: MIDNIGHT_NEW_YORK });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      assert.equal(patched.body.credentials.birthDate, NOON);
+      assert.equal((await call(platform, 'GET', `/1-click/${semi.body.uuid}`, semiMs)).body.credentials.birthDate, NOON);
+
+      // Hosted: what the person shared, read by the brand.
+      const hosted = await call(platform, 'POST', '/1-click', hostedMs, { phone: freshPhone(), credentialRequests: [{ type: 'BirthDateCredential' }] });
+      const review = await platform.services.oneClick.submitCode(hosted.body.uuid, hosted.body.code);
+      await platform.services.oneClick.share(hosted.body.uuid, {}, review.personToken);
+      assert.deepEqual((await call(platform, 'GET', `/1-click/${hosted.body.uuid}`, hostedMs)).body.credentials, { birthDate: NOON });
+
+      // The default stays YYYY-MM-DD, and reads milliseconds as well.
+      const iso = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: freshPhone(), birthDate: MIDNIGHT_NEW_YORK });
+      assert.equal(iso.body.identity.credentials.birthDate, '1989-08-01');
     });
 
     it('malformed requests are ERR001 (400) in the same body', async () => {
@@ -724,6 +851,7 @@ for (const backend of await backends()) {
         display_name: 'Imported',
         default_credential_requests: [{ type: 'BirthDateCredential', mandatory: 'yes' }],
         send_sms: false,
+        birth_date_format: 'iso',
       });
       assert.deepEqual(client!.metadata.grant_types, [], 'an API-only brand has no OAuth grant');
       const post = await call(platform, 'POST', '/1-click', apiKey, { phone: RICHARD });
@@ -770,7 +898,7 @@ describe('idflow client commands for 1-Click brands and API keys', () => {
     assert.equal(created.status, 0, created.stderr);
     const out = JSON.parse(created.stdout);
     assert.match(out.api_key, /^[A-Za-z0-9+/]{43}=$/);
-    assert.deepEqual(out.one_click, { integration: 'semi_hosted', environment: 'sandbox', default_redirect_url: 'https://hooli.example/cb', title: 'Signup', send_sms: false });
+    assert.deepEqual(out.one_click, { integration: 'semi_hosted', environment: 'sandbox', default_redirect_url: 'https://hooli.example/cb', title: 'Signup', send_sms: false, birth_date_format: 'iso' });
     const second = await idflow('client', 'api-key', 'create', 'hooli', '--json');
     assert.equal(second.status, 0, second.stderr);
     const secondKey = JSON.parse(second.stdout);

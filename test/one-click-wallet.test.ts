@@ -213,6 +213,42 @@ for (const backend of await backends()) {
       }
     });
 
+    it('a verified SSN is shown masked, as a wallet shows it, and cannot be changed; the operator still gets it once shared', async () => {
+      const started = await start({ phone: freshPhone(), credentialRequests: [{ type: 'FullNameCredential' }, { type: 'SsnCredential' }] });
+      const { context, page, pages } = await phone(browser);
+      try {
+        await page.goto(started.url);
+        await page.getByLabel('Verification code').fill(started.code);
+        await page.getByRole('button', { name: 'Continue' }).click();
+        await page.waitForURL(`${platform.url}/1-click/wallet/${started.uuid}`);
+        assert.equal(await page.getByRole('heading', { level: 2 }).innerText(), 'Review your information');
+        assert.deepEqual(await shownValue(page, 'Social Security number'), ['•••-••-6789 Verified']);
+        assert.equal(await page.locator('input[name="f.ssn"]').count(), 0, 'a verified SSN is not an input');
+        const html = await page.content();
+        for (const clear of ['123456789', '123-45-6789', '12345']) assert.ok(!html.includes(clear), `the page holds ${clear}`);
+        assert.equal(await page.getByLabel('First name').inputValue(), 'Richard', 'other verified values stay editable');
+        await assertAccessible(page, '1-Click Signup');
+        await screenshot(page, 'one-click-ssn-masked');
+
+        // A forged form that changes it is refused and shares nothing.
+        const csrf = await page.locator('form[action$="/share"] input[name="csrf"]').inputValue();
+        // The browser's own cookies, through Playwright's request API (the page's CSP rightly forbids fetch).
+        const forged = await context.request.post(`${platform.url}/1-click/wallet/${started.uuid}/share`, { form: { csrf, 'f.ssn': '987654321' }, maxRedirects: 0 });
+        assert.equal(forged.status(), 400);
+        assert.match(await forged.text(), /Social Security number cannot be changed/);
+        assert.equal((await api('GET', `/1-click/${started.uuid}`, key)).status, 409, 'nothing shared');
+
+        await page.getByRole('button', { name: 'Share with Hooli' }).click();
+        await page.waitForURL(`${callback()}?identityUuid=${started.uuid}`);
+        const shared = await api('GET', `/1-click/${started.uuid}`, key);
+        assert.equal(shared.body.credentials.ssn, '123456789', 'what the person agreed to share reaches the operator');
+        assert.equal(shared.body.metadata.credentials.verificationMethod.ssn, 'credit_bureau');
+        for (const p of pages.filter((p) => p.url.startsWith(platform.url))) assert.equal(p.cacheControl, 'no-store');
+      } finally {
+        await context.close();
+      }
+    });
+
     it('a user who needs a birth date: code, birth date (a wrong one is refused), review, edit, share', async () => {
       const started = await start({ phone: NEEDS_BIRTH_DATE });
       const { context, page } = await phone(browser);

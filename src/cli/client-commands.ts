@@ -1,8 +1,127 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { AppError } from '../kernel/errors.ts';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { WithPlatform } from './main.ts';
-import { parseWebKycSettings, saveWebKycSettings } from '../kyc/web-kyc-settings.ts';
+import type { ClientChanges } from '../clients/client-service.ts';
+import { AppError } from '../kernel/errors.ts';
+import { parseWebKycSettings } from '../kyc/web-kyc-settings.ts';
+import type { ClientRecord } from '../storage/clients-repo.ts';
+
+/**
+ * What `client create` and `client update` both read: the client's fields. A list flag given
+ * replaces the list; `--unset NAME` removes a field (back to its default).
+ */
+const CLIENT_FLAGS = {
+  name: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  'grant-types': { type: 'string' },
+  scope: { type: 'string' },
+  public: { type: 'boolean' },
+  'token-endpoint-auth-method': { type: 'string' },
+  jwks: { type: 'string' },
+  'jwks-uri': { type: 'string' },
+  'access-token-ttl': { type: 'string' },
+  introspect: { type: 'boolean' },
+  integration: { type: 'string' },
+  environment: { type: 'string' },
+  'default-redirect-url': { type: 'string' },
+  title: { type: 'string' },
+  'display-name': { type: 'string' },
+  'default-credential-requests': { type: 'string' },
+  'send-sms': { type: 'boolean' },
+  'birth-date-format': { type: 'string' },
+  'web-kyc': { type: 'boolean' },
+  'web-kyc-provider': { type: 'string' },
+  unset: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+} as const satisfies ParseArgsOptionsConfig;
+
+type ClientFlags = ReturnType<typeof parseArgs<{ options: typeof CLIENT_FLAGS }>>['values'];
+
+/** Fields `--unset` can remove, by flag name. */
+const UNSETTABLE: Record<string, (changes: ClientChanges) => void> = {
+  'redirect-uri': (c) => void (c.redirectUris = null),
+  'post-logout-redirect-uri': (c) => void (c.postLogoutRedirectUris = null),
+  'access-token-ttl': (c) => void (c.accessTokenTtl = null),
+  'default-redirect-url': (c) => void (c.oneClick = { ...c.oneClick, defaultRedirectUrl: null }),
+  'display-name': (c) => void (c.oneClick = { ...c.oneClick, displayName: null }),
+  'default-credential-requests': (c) => void (c.oneClick = { ...c.oneClick, defaultCredentialRequests: null }),
+  'one-click': (c) => void (c.oneClick = null),
+  'web-kyc': (c) => void (c.webKyc = null),
+};
+
+/** `--jwks FILE`: the client's public keys, a JWK Set in a JSON file. */
+async function readJwks(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new AppError('validation_failed', `--jwks ${path} cannot be read as JSON: ${(error as Error).message}`, {
+      fields: [{ field: '/jwks', message: 'must be a file holding a JWK Set' }],
+    });
+  }
+}
+
+/** The flags as a change to a client; the client service checks what they mean. */
+async function changesOf(values: ClientFlags): Promise<ClientChanges> {
+  const ttl = values['access-token-ttl'];
+  const brand = {
+    integration: values.integration,
+    environment: values.environment,
+    defaultRedirectUrl: values['default-redirect-url'],
+    title: values.title,
+    displayName: values['display-name'],
+    defaultCredentialRequests: values['default-credential-requests'] === undefined ? undefined : jsonFlag('default-credential-requests', values['default-credential-requests']),
+    sendSms: values['send-sms'],
+    birthDateFormat: values['birth-date-format'],
+  };
+  const webKyc = values['web-kyc'] === false ? parseWebKycSettings(false) : values['web-kyc'] || values['web-kyc-provider'] ? parseWebKycSettings(values['web-kyc-provider'] ?? true) : undefined;
+  const changes: ClientChanges = {
+    name: values.name,
+    redirectUris: values['redirect-uri'],
+    postLogoutRedirectUris: values['post-logout-redirect-uri'],
+    grantTypes: values['grant-types']?.split(',').map((g) => g.trim()).filter(Boolean),
+    scope: values.scope,
+    public: values.public,
+    tokenEndpointAuthMethod: values['token-endpoint-auth-method'],
+    jwks: values.jwks === undefined ? undefined : await readJwks(values.jwks),
+    jwksUri: values['jwks-uri'],
+    accessTokenTtl: ttl === undefined ? undefined : Number(ttl),
+    introspect: values.introspect,
+    oneClick: Object.values(brand).some((v) => v !== undefined) ? brand : undefined,
+    webKyc,
+  };
+  for (const name of values.unset ?? []) {
+    const unset = UNSETTABLE[name];
+    if (!unset) throw new AppError('validation_failed', `--unset ${name}: use one of ${Object.keys(UNSETTABLE).join(', ')}`, { fields: [{ field: '/unset', message: `cannot unset ${name}` }] });
+    unset(changes);
+  }
+  return changes;
+}
+
+function jsonFlag(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError('validation_failed', `--${name} must be JSON`, { fields: [{ field: `/${name}`, message: 'must be JSON' }] });
+  }
+}
+
+/** What create and update print: the client as stored, with a new secret or key once. */
+function printClient(client: ClientRecord, extra: { secret?: string | undefined; apiKey?: string | undefined }, json: boolean | undefined, verb: string): void {
+  const { secret, apiKey } = extra;
+  const out = {
+    client_id: client.clientId,
+    ...(secret ? { client_secret: secret } : {}),
+    ...(apiKey ? { api_key: apiKey } : {}),
+    name: client.name,
+    ...client.metadata,
+  };
+  process.stdout.write(
+    json
+      ? `${JSON.stringify(out)}\n`
+      : `${verb} client ${client.clientId}${secret ? `\nclient_secret: ${secret} (shown once)` : ''}${apiKey ? `\napi_key: ${apiKey} (shown once)` : ''}\n`,
+  );
+}
 
 export async function clientCommand(args: string[], withPlatform: WithPlatform): Promise<number> {
   const [sub, ...rest] = args;
@@ -10,65 +129,24 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
     case 'create': {
       const { values } = parseArgs({
         args: rest,
-        options: {
-          name: { type: 'string' },
-          'client-id': { type: 'string' },
-          'redirect-uri': { type: 'string', multiple: true },
-          'post-logout-redirect-uri': { type: 'string', multiple: true },
-          'grant-types': { type: 'string' },
-          scope: { type: 'string' },
-          public: { type: 'boolean' },
-          'token-endpoint-auth-method': { type: 'string' },
-          jwks: { type: 'string' },
-          'jwks-uri': { type: 'string' },
-          'access-token-ttl': { type: 'string' },
-          introspect: { type: 'boolean' },
-          integration: { type: 'string' },
-          environment: { type: 'string' },
-          'default-redirect-url': { type: 'string' },
-          'api-key': { type: 'boolean' },
-          'web-kyc': { type: 'boolean' },
-          'web-kyc-provider': { type: 'string' },
-          json: { type: 'boolean' },
-        },
+        allowNegative: true,
+        options: { ...CLIENT_FLAGS, 'client-id': { type: 'string' }, 'api-key': { type: 'boolean' } },
       });
-      const oneClick =
-        values.integration !== undefined || values.environment !== undefined || values['default-redirect-url'] !== undefined
-          ? { integration: values.integration, environment: values.environment, defaultRedirectUrl: values['default-redirect-url'] }
-          : undefined;
-      const webKyc = values['web-kyc'] ? parseWebKycSettings(values['web-kyc-provider'] ?? true) : undefined;
       return withPlatform(async (s) => {
-        const jwks = values.jwks === undefined ? undefined : await readJwks(values.jwks);
-        const ttl = values['access-token-ttl'];
-        const { client: saved, secret } = await s.clients.save({
-          clientId: values['client-id'],
-          name: values.name ?? '',
-          redirectUris: values['redirect-uri'],
-          postLogoutRedirectUris: values['post-logout-redirect-uri'],
-          grantTypes: values['grant-types']?.split(',').map((g) => g.trim()).filter(Boolean),
-          scope: values.scope,
-          public: values.public,
-          tokenEndpointAuthMethod: values['token-endpoint-auth-method'],
-          jwks,
-          jwksUri: values['jwks-uri'],
-          accessTokenTtl: ttl === undefined ? undefined : Number(ttl),
-          introspect: values.introspect,
-          oneClick,
-        });
-        const client = webKyc ? await saveWebKycSettings(s.repos.clients, saved.clientId, webKyc) : saved;
+        const { client, secret } = await s.clients.save({ ...(await changesOf(values)), clientId: values['client-id'], name: values.name ?? '' });
         const apiKey = values['api-key'] ? (await s.apiKeys.create(client.clientId)).key : undefined;
-        const out = {
-          client_id: client.clientId,
-          ...(secret ? { client_secret: secret } : {}),
-          ...(apiKey ? { api_key: apiKey } : {}),
-          name: client.name,
-          ...client.metadata,
-        };
-        process.stdout.write(
-          values.json
-            ? `${JSON.stringify(out)}\n`
-            : `created client ${client.clientId}${secret ? `\nclient_secret: ${secret} (shown once)` : ''}${apiKey ? `\napi_key: ${apiKey} (shown once)` : ''}\n`,
-        );
+        printClient(client, { secret, apiKey }, values.json, 'created');
+      });
+    }
+    case 'update': {
+      const { values, positionals } = parseArgs({ args: rest, allowNegative: true, allowPositionals: true, options: CLIENT_FLAGS });
+      if (positionals.length !== 1) {
+        process.stderr.write('idflow: usage: idflow client update CLIENT_ID [--name …] [--integration …] … (see idflow help)\n');
+        return 2;
+      }
+      return withPlatform(async (s) => {
+        const { client, secret } = await s.clients.update(positionals[0]!, await changesOf(values));
+        printClient(client, { secret }, values.json, 'updated');
       });
     }
     case 'api-key':
@@ -93,19 +171,8 @@ export async function clientCommand(args: string[], withPlatform: WithPlatform):
       });
     }
     default:
-      process.stderr.write('idflow: usage: idflow client create|list|delete|api-key …\n');
+      process.stderr.write('idflow: usage: idflow client create|update|list|delete|api-key …\n');
       return 2;
-  }
-}
-
-/** `--jwks FILE`: the client's public keys, a JWK Set in a JSON file. */
-async function readJwks(path: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new AppError('validation_failed', `--jwks ${path} cannot be read as JSON: ${(error as Error).message}`, {
-      fields: [{ field: '/jwks', message: 'must be a file holding a JWK Set' }],
-    });
   }
 }
 

@@ -28,6 +28,13 @@ Usage:
   idflow client create … --integration hosted|semi_hosted|non_hosted [--environment sandbox|production]
                        [--default-redirect-url URL] [--api-key]      a 1-Click brand (and its first API key)
   idflow client create … --web-kyc [--web-kyc-provider sandbox|veriff]   enable Web KYC (needs a secret and a redirect URI)
+  idflow client create … [--title T] [--display-name N] [--send-sms] [--birth-date-format iso|unix_ms]
+                       [--default-credential-requests JSON]          more 1-Click brand settings
+  idflow client update CLIENT_ID [any create option but --client-id and --api-key]
+                       [--no-public] [--no-introspect] [--no-send-sms] [--no-web-kyc]
+                       [--unset redirect-uri|post-logout-redirect-uri|access-token-ttl|default-redirect-url|
+                                display-name|default-credential-requests|one-click|web-kyc ...]
+                                         change a client; what is not named is kept (keys too)
   idflow client list [--json]
   idflow client delete CLIENT_ID
   idflow client api-key create|list CLIENT_ID | revoke CLIENT_ID KEY_ID   1-Click API keys

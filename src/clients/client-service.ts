@@ -4,7 +4,8 @@ import { isLoopbackUrl } from '../kernel/urls.ts';
 import { hashSecret } from '../kernel/secrets.ts';
 import type { ClientMetadata, ClientRecord, ClientsRepo } from '../storage/clients-repo.ts';
 import { GRANT_TYPES, type GrantType } from '../oauth/client-metadata.ts';
-import { brandOf, validateBrand, type OneClickBrandInput } from './one-click-brand.ts';
+import { webKycProblems, type WebKycSettings } from '../kyc/web-kyc-settings.ts';
+import { brandInputOf, brandOf, validateBrand, type OneClickBrandInput } from './one-click-brand.ts';
 import { usesSecret, validateClientAuthentication } from './client-authentication.ts';
 
 export interface ClientInput {
@@ -25,18 +26,46 @@ export interface ClientInput {
   accessTokenTtl?: number | undefined;
   /** A resource server that may introspect tokens issued to other clients. */
   introspect?: boolean | undefined;
-  /** 1-Click brand settings (integration type, environment, …); merged over the existing ones. */
+  /** 1-Click brand settings (integration type, environment, …). */
   oneClick?: OneClickBrandInput | undefined;
+  /** Web KYC (Authenteq-compatible): whether the client may use it, with which provider. */
+  webKyc?: WebKycSettings | undefined;
 }
+
+/**
+ * A change to a client: a field left out keeps its value, `null` removes it (back to its
+ * default). 1-Click settings change field by field the same way.
+ */
+export type ClientChanges = {
+  [K in Exclude<keyof ClientInput, 'clientId' | 'oneClick'>]?: ClientInput[K] | null;
+} & { oneClick?: { [K in keyof OneClickBrandInput]?: OneClickBrandInput[K] | null } | null | undefined };
 
 export interface CreatedClient {
   client: ClientRecord;
-  /** Shown once; only its hash is stored. Undefined for clients that authenticate without one. */
+  /** Shown once; only its hash is stored. Undefined when no new secret was made or given (or the client authenticates without one). */
   secret: string | undefined;
 }
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
 const CLIENT_ID = /^[A-Za-z0-9._~-]{3,128}$/;
+
+/**
+ * The metadata keys this service writes from a client's input. On a change they are written
+ * afresh (so a removed field goes away); any other key is kept as it was.
+ */
+const MANAGED_METADATA = [
+  'one_click',
+  'web_kyc',
+  'redirect_uris',
+  'post_logout_redirect_uris',
+  'grant_types',
+  'scope',
+  'token_endpoint_auth_method',
+  'jwks',
+  'jwks_uri',
+  'access_token_ttl',
+  'introspection_allowed',
+];
 
 /** Registering operators' applications: every rule about a valid client lives here. */
 export class ClientService {
@@ -48,25 +77,22 @@ export class ClientService {
     this.#allowInsecureLoopback = options.allowInsecureLoopback;
   }
 
-  /** Creates a client, or updates the one with the same id (declarative import). */
-  async save(input: ClientInput): Promise<CreatedClient & { created: boolean }> {
+  /**
+   * Creates a client, or changes the one with the same id (declarative import, `client
+   * create` again): fields the input leaves out keep their values.
+   */
+  async save(input: ClientChanges & { clientId?: string | undefined }): Promise<CreatedClient & { created: boolean }> {
     const existing = input.clientId ? await this.#clients.findById(input.clientId) : undefined;
-    const metadata = this.#validate(input, existing?.metadata);
-    const clientId = input.clientId ?? randomToken(12);
-    // A new client that authenticates with a secret gets a generated one unless one was given;
-    // an existing one keeps its secret unless the input names a new one. A client that no
-    // longer authenticates with a secret keeps none: no door may take the old one.
-    const withSecret = usesSecret(metadata.token_endpoint_auth_method);
-    const secret = withSecret ? (input.secret ?? (existing?.secretHash ? undefined : randomToken(32))) : undefined;
-    const client = await this.#clients.upsert({
-      clientId,
-      name: input.name,
-      // Keys belong to the authentication method they were given with: a client that changes
-      // method keeps none from before.
-      metadata: { ...(existing?.metadata ?? {}), jwks: undefined, jwks_uri: undefined, ...metadata },
-      secretHash: secret ? hashSecret(secret) : withSecret ? undefined : null,
-    });
-    return { client, secret, created: !existing };
+    const { clientId: _id, ...changes } = input;
+    const base: ClientInput = existing ? inputOf(existing) : { name: input.clientId ?? '' };
+    return { ...(await this.#write(input.clientId ?? randomToken(12), existing, applyChanges(base, changes))), created: !existing };
+  }
+
+  /** Changes an existing client (`idflow client update`): the change is applied, then the whole client is checked again. */
+  async update(clientId: string, changes: ClientChanges): Promise<CreatedClient> {
+    const existing = await this.#clients.findById(clientId);
+    if (!existing) throw new AppError('not_found', `No client ${clientId}`);
+    return this.#write(clientId, existing, applyChanges(inputOf(existing), changes));
   }
 
   list(): Promise<ClientRecord[]> {
@@ -81,15 +107,32 @@ export class ClientService {
     if (!(await this.#clients.delete(clientId))) throw new AppError('not_found', `No client ${clientId}`);
   }
 
-  #validate(input: ClientInput, existing: ClientMetadata | undefined): ClientMetadata {
+  async #write(clientId: string, existing: ClientRecord | undefined, input: ClientInput): Promise<CreatedClient> {
+    const metadata = this.#validate({ ...input, clientId });
+    // A client that authenticates with a secret gets a generated one unless one was given; an
+    // existing one keeps its secret unless the input names a new one (or it had none). A
+    // client that no longer authenticates with a secret keeps none: no door may take the old one.
+    const withSecret = usesSecret(metadata.token_endpoint_auth_method);
+    const secret = withSecret ? (input.secret ?? (existing?.secretHash ? undefined : randomToken(32))) : undefined;
+    const kept = Object.fromEntries(Object.entries(existing?.metadata ?? {}).filter(([key]) => !MANAGED_METADATA.includes(key)));
+    const client = await this.#clients.upsert({
+      clientId,
+      name: input.name,
+      metadata: { ...kept, ...metadata },
+      secretHash: secret ? hashSecret(secret) : withSecret ? undefined : null,
+    });
+    return { client, secret };
+  }
+
+  #validate(input: ClientInput): ClientMetadata {
     const problems: FieldProblem[] = [];
     if (input.clientId !== undefined && !CLIENT_ID.test(input.clientId)) {
       problems.push({ field: '/client_id', message: 'must be 3-128 characters of A-Z a-z 0-9 . _ ~ -' });
     }
     if (!input.name?.trim() || input.name.length > 200) problems.push({ field: '/name', message: 'is required, at most 200 characters' });
-    // A client made only to call the 1-Click API needs no OAuth grant (and so no redirect URI).
-    const apiOnly = input.oneClick !== undefined && !input.grantTypes?.length && !input.redirectUris?.length;
-    const grantTypes = input.grantTypes?.length ? [...new Set(input.grantTypes)] : apiOnly ? [] : ['authorization_code', 'refresh_token'];
+    // A 1-Click brand needs no OAuth grant (it calls the API with a key): it gets none unless
+    // it names some. Its redirect URIs are then where its Hosted requests may send people.
+    const grantTypes = input.grantTypes?.length ? [...new Set(input.grantTypes)] : input.oneClick ? [] : ['authorization_code', 'refresh_token'];
     for (const g of grantTypes) {
       if (!(GRANT_TYPES as readonly string[]).includes(g)) problems.push({ field: '/grant_types', message: `unknown grant type ${g}; use ${GRANT_TYPES.join(', ')}` });
     }
@@ -113,13 +156,13 @@ export class ClientService {
     if (input.accessTokenTtl !== undefined && (!Number.isInteger(input.accessTokenTtl) || input.accessTokenTtl < 60 || input.accessTokenTtl > 7 * 86400)) {
       problems.push({ field: '/access_token_ttl', message: 'must be a whole number of seconds from 60 to 604800' });
     }
-    const oneClick = input.oneClick
-      ? validateBrand(input.oneClick, existing ? brandOf(existing) : undefined, (uri, field, found) => this.#checkRedirectUri(uri, field, found))
-      : undefined;
+    const oneClick = input.oneClick ? validateBrand(input.oneClick, (uri, field, found) => this.#checkRedirectUri(uri, field, found)) : undefined;
     if (oneClick) problems.push(...oneClick.problems);
+    if (input.webKyc) problems.push(...webKycProblems(input.webKyc, { confidential: usesSecret(auth.value.token_endpoint_auth_method), redirectUris }));
     if (problems.length) throw new AppError('validation_failed', 'The client is not valid', { fields: problems });
     return {
       ...(oneClick?.brand ? { one_click: oneClick.brand } : {}),
+      ...(input.webKyc ? { web_kyc: input.webKyc } : {}),
       redirect_uris: redirectUris,
       post_logout_redirect_uris: input.postLogoutRedirectUris ?? [],
       grant_types: grantTypes as GrantType[],
@@ -148,4 +191,63 @@ export class ClientService {
     if (url.protocol === 'http:' && loopback && this.#allowInsecureLoopback) return;
     problems.push({ field, message: loopback && url.protocol === 'http:' ? 'http://localhost is allowed only in development' : 'must use https' });
   }
+}
+
+/**
+ * A stored client as input again, so a change is applied over it and the result checked by
+ * the same rules as a new client. Every field `#validate` writes is read back here.
+ */
+function inputOf(client: ClientRecord): ClientInput {
+  const m = client.metadata;
+  const brand = brandOf(m);
+  return {
+    name: client.name,
+    redirectUris: m.redirect_uris,
+    postLogoutRedirectUris: m.post_logout_redirect_uris,
+    grantTypes: m.grant_types,
+    scope: m.scope,
+    tokenEndpointAuthMethod: m.token_endpoint_auth_method,
+    jwks: m.jwks,
+    jwksUri: m.jwks_uri,
+    accessTokenTtl: m.access_token_ttl,
+    introspect: m.introspection_allowed,
+    oneClick: brand ? brandInputOf(brand) : undefined,
+    webKyc: m.web_kyc as WebKycSettings | undefined,
+  };
+}
+
+/** `base` with the changes applied: undefined keeps a field, null removes it, 1-Click settings field by field. */
+function applyChanges(base: ClientInput, changes: ClientChanges): ClientInput {
+  const next = merge(authenticationChange(base, changes) as unknown as Record<string, unknown>, changes as Record<string, unknown>);
+  if (changes.oneClick) next.oneClick = merge((base.oneClick ?? {}) as Record<string, unknown>, changes.oneClick as Record<string, unknown>);
+  return next as unknown as ClientInput;
+}
+
+/**
+ * The stored way of authenticating gives way to a change of it: `public` true (or false, for
+ * a public client) replaces the stored method, and keys belong to the method they were given
+ * with, so a client that changes method keeps none from before unless the change names them.
+ */
+function authenticationChange(base: ClientInput, changes: ClientChanges): ClientInput {
+  const next = { ...base };
+  if (changes.tokenEndpointAuthMethod === undefined && (changes.public === true || (changes.public === false && base.tokenEndpointAuthMethod === 'none'))) delete next.tokenEndpointAuthMethod;
+  const method = (input: ClientInput) => input.tokenEndpointAuthMethod ?? (input.public ? 'none' : 'client_secret_basic');
+  const after = { ...next, ...(changes.tokenEndpointAuthMethod ? { tokenEndpointAuthMethod: changes.tokenEndpointAuthMethod } : {}), ...(changes.public !== undefined && changes.public !== null ? { public: changes.public } : {}) };
+  if (method(after) !== method(base)) {
+    delete next.jwks;
+    delete next.jwksUri;
+  }
+  // One source of keys at a time: new keys replace the stored ones, whichever form they take.
+  if (changes.jwks !== undefined) delete next.jwksUri;
+  if (changes.jwksUri !== undefined) delete next.jwks;
+  return next;
+}
+
+function merge(base: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
+  const next = { ...base };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete next[key];
+    else if (value !== undefined) next[key] = value;
+  }
+  return next;
 }

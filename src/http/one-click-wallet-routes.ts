@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isOneClickError, type AdditionalInput, type OneClickReason } from '../one-click/errors.ts';
-import { isRealDate } from '../one-click/inputs.ts';
+import { isRealDate } from '../one-click/birth-date.ts';
 import type { PersonView } from '../one-click/service.ts';
 import type { Services } from '../services.ts';
 import {

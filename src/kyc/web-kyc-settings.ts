@@ -1,4 +1,4 @@
-import { AppError } from '../kernel/errors.ts';
+import { AppError, type FieldProblem } from '../kernel/errors.ts';
 import type { ClientRecord, ClientsRepo } from '../storage/clients-repo.ts';
 
 /**
@@ -38,16 +38,23 @@ export function parseWebKycSettings(value: unknown): WebKycSettings {
   return { enabled: v.enabled !== false, provider };
 }
 
+/**
+ * What Web KYC needs of its client: the token exchange authenticates the client with its
+ * secret (a public client has none), and the person comes back to a redirect URI.
+ */
+export function webKycProblems(settings: WebKycSettings, client: { confidential: boolean; redirectUris: readonly string[] }): FieldProblem[] {
+  if (!settings.enabled) return [];
+  const problems: FieldProblem[] = [];
+  if (!client.confidential) problems.push({ field: '/web_kyc', message: 'needs a confidential client (one with a secret)' });
+  if (client.redirectUris.length === 0) problems.push({ field: '/redirect_uris', message: 'is required for Web KYC' });
+  return problems;
+}
+
 /** Turns Web KYC on or off for an existing client, keeping the rest of its metadata. */
 export async function saveWebKycSettings(clients: ClientsRepo, clientId: string, settings: WebKycSettings): Promise<ClientRecord> {
   const client = await clients.findById(clientId);
   if (!client) throw new AppError('not_found', `No client ${clientId}`);
-  if (settings.enabled && !client.secretHash) {
-    // The token exchange authenticates the client with its secret; a public client has none.
-    throw new AppError('validation_failed', 'Web KYC needs a confidential client (one with a secret)', { fields: [{ field: '/web_kyc', message: 'needs a client secret' }] });
-  }
-  if (settings.enabled && client.metadata.redirect_uris.length === 0) {
-    throw new AppError('validation_failed', 'Web KYC needs at least one redirect URI', { fields: [{ field: '/redirect_uris', message: 'is required for Web KYC' }] });
-  }
+  const problems = webKycProblems(settings, { confidential: Boolean(client.secretHash), redirectUris: client.metadata.redirect_uris });
+  if (problems.length) throw new AppError('validation_failed', 'The Web KYC settings are not valid for this client', { fields: problems });
   return clients.upsert({ clientId, name: client.name, metadata: { ...client.metadata, web_kyc: settings } });
 }

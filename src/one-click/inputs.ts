@@ -2,6 +2,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { Environment } from '../clients/one-click-brand.ts';
 import { isSandboxPhone } from './sources/sandbox-directory.ts';
 import { OneClickError } from './errors.ts';
+import { parseBirthDate } from './birth-date.ts';
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
@@ -23,14 +24,6 @@ export function oneClickPhone(input: string, environment: Environment): string {
   return parsed.number;
 }
 
-/** YYYY-MM-DD naming a day that exists. */
-export function isRealDate(value: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) return false;
-  const date = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return date.getUTCFullYear() === Number(m[1]) && date.getUTCMonth() === Number(m[2]) - 1 && date.getUTCDate() === Number(m[3]);
-}
-
 /** An empty string or null from a form is "not given", not a wrong value. */
 export function given(value: string | null | undefined): string | undefined {
   if (value === null || value === undefined) return undefined;
@@ -38,9 +31,12 @@ export function given(value: string | null | undefined): string | undefined {
   return trimmed === '' ? undefined : trimmed;
 }
 
+/** A birth date given as YYYY-MM-DD or Unix milliseconds (see birth-date.ts), as YYYY-MM-DD. */
 export function checkBirthDate(value: string | undefined): string | undefined {
-  if (value !== undefined && !isRealDate(value)) throw new OneClickError('invalid_input', { explanation: 'birthDate must be a date as YYYY-MM-DD' });
-  return value;
+  if (value === undefined) return undefined;
+  const date = parseBirthDate(value);
+  if (date === undefined) throw new OneClickError('invalid_input', { explanation: 'birthDate must be a date as YYYY-MM-DD or Unix milliseconds' });
+  return date;
 }
 
 export function checkSsn4(value: string | undefined): string | undefined {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { labelOf, type RequestNode } from './credential-requests.ts';
 import { isMandatory, isRequired, type Draft, type DraftCell, type DraftValue } from './draft.ts';
 import { OneClickError } from './errors.ts';
-import { isRealDate } from './inputs.ts';
+import { isRealDate } from './birth-date.ts';
 
 /**
  * The Hosted review step: the draft as form fields the person sees, and the person's edits
@@ -22,7 +22,17 @@ export interface PersonField {
   group?: { key: string; label: string; index: number };
   /** How the shown value was verified (`self_attested` once typed). Absent when empty. */
   verificationMethod?: string;
+  /** What the page shows instead of a secret value (an SSN: `•••-••-6789`). */
+  masked?: string;
 }
+
+/**
+ * Values a wallet never shows in full, with how each is masked. Once verified they cannot be
+ * changed either: a typed replacement would go out under the verified one's name.
+ */
+const MASKS: Record<string, (value: string) => string> = {
+  ssn: (value) => `•••-••-${value.replace(/\D/g, '').slice(-4)}`,
+};
 
 export function fieldsOf(draft: Draft): PersonField[] {
   const fields: PersonField[] = [];
@@ -49,16 +59,19 @@ export function fieldsOf(draft: Draft): PersonField[] {
 }
 
 function field(id: string, node: RequestNode, cell: DraftCell | undefined, required: boolean, editable: boolean, group: PersonField['group']): PersonField {
+  const mask = MASKS[node.key];
+  const verified = cell !== undefined && cell.verificationMethod !== 'self_attested';
   return {
     id,
     key: node.key,
     label: labelOf(node.key),
     value: cell?.value ?? '',
     required,
-    editable,
+    editable: editable && !(mask && verified),
     ...(node.description ? { description: node.description } : {}),
     ...(group ? { group } : {}),
     ...(cell ? { verificationMethod: cell.verificationMethod } : {}),
+    ...(mask && cell ? { masked: mask(cell.value) } : {}),
   };
 }
 

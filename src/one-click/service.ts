@@ -6,9 +6,10 @@ import type { Wallet } from '../identity/wallet.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { isAppError } from '../kernel/errors.ts';
 import { numericCode, randomToken } from '../kernel/ids.ts';
+import { registeredMatch } from '../clients/registered-url.ts';
 import { constantTimeEqual } from '../kernel/secrets.ts';
 import type { EventsRepo } from '../storage/events-repo.ts';
-import type { OneClickInputFailuresRepo } from '../storage/one-click-input-failures-repo.ts';
+import type { InputFailureKey, OneClickInputFailuresRepo } from '../storage/one-click-input-failures-repo.ts';
 import type { OneClickPhoneLocksRepo } from '../storage/one-click-phone-locks-repo.ts';
 import type { Sealer } from '../storage/sealer.ts';
 import type { UsersRepo } from '../storage/users-repo.ts';
@@ -26,7 +27,7 @@ import { WalletSource } from './sources/wallet-source.ts';
 /** Codes live 5 minutes and allow 3 attempts, as Verified documents. */
 export const CODE_LIFETIME_SECONDS = 300;
 export const MAX_CODE_ATTEMPTS = 3;
-/** Wrong birth dates (or SSN4s) per phone within one request lifetime. */
+/** Wrong birth dates (or SSN4s) per phone, brand and environment within one request lifetime. */
 export const MAX_INPUT_ATTEMPTS = 3;
 
 /** What 1-Click needs of an SMS sender (src/notifications/sms fits it). */
@@ -34,11 +35,13 @@ export interface CodeSender {
   send(message: { to: string; text: string; clientId: string; purpose: 'verification_code' }): Promise<void>;
 }
 
-/** The operator calling: its client id, name and 1-Click brand settings. */
+/** The operator calling: its client id, name, 1-Click brand settings and registered redirect URLs. */
 export interface OneClickCaller {
   clientId: string;
   name: string;
   brand: OneClickBrand;
+  /** Where this brand may send people (Hosted); from `registeredRedirectUrls`. */
+  redirectUrls: readonly string[];
 }
 
 export interface StartInput {
@@ -87,8 +90,6 @@ export interface OneClickServiceDeps {
   /** Base URL of the Hosted pages. */
   issuer: string;
   ttlSeconds: number;
-  /** http://localhost redirect URLs (development only). */
-  allowInsecureRedirects: boolean;
   /** Texts the code when a client opts in (`one_click.send_sms`). */
   sms?: CodeSender | undefined;
 }
@@ -123,7 +124,7 @@ export class OneClickService {
     const duplicate = duplicateType(requested);
     if (duplicate) throw new OneClickError('invalid_input', { explanation: `credentialRequests asks for ${duplicate} twice` });
     const requests = normalizeRequests(requested);
-    const redirectUrl = brand.integration === 'hosted' ? this.#redirectUrl(input.redirectUrl ?? brand.default_redirect_url) : undefined;
+    const redirectUrl = brand.integration === 'hosted' ? this.#redirectUrl(input.redirectUrl ?? brand.default_redirect_url, caller.redirectUrls) : undefined;
 
     const source = this.#source(brand);
     const riskSignals = source.risk(phone);
@@ -352,12 +353,13 @@ export class OneClickService {
   async #nonHosted(caller: OneClickCaller, data: OneClickData, context: OneClickContext, source: IdentitySource): Promise<StartResult> {
     try {
       const inputs = { birthDate: data.birthDate, ssn4: data.ssn4 };
-      await this.#checkInputAttempts(context.subjectIndex, inputs, data);
+      const failureKey = this.#failureKey(caller.clientId, context);
+      await this.#checkInputAttempts(failureKey, inputs, data);
       const lookup = await source.lookup(data.phone, inputs);
       const risk = data.riskSignals ?? lookupRisk(lookup);
       if (lookup.outcome === 'needs_input') throw new OneClickError('additional_input_required', { additionalInputs: lookup.additionalInputs, ...(risk ? { riskSignals: risk } : {}) });
       if (lookup.outcome === 'mismatch') {
-        await this.#recordInputFailures(context.subjectIndex, lookup.mismatched);
+        await this.#recordInputFailures(failureKey, lookup.mismatched);
         throw new OneClickError('input_mismatch', { mismatched: lookup.mismatched, ...(risk ? { riskSignals: risk } : {}) });
       }
       if (lookup.outcome === 'nothing') throw new OneClickError('nothing_found', risk ? { riskSignals: risk } : {});
@@ -410,7 +412,8 @@ export class OneClickService {
       ...(newInputs.ssn4 !== undefined ? { ssn4: newInputs.ssn4 } : {}),
     };
     const inputs = { birthDate: data.birthDate, ssn4: data.ssn4 };
-    await this.#checkInputAttempts(flow.context.subjectIndex, inputs, data);
+    const failureKey = this.#failureKey(flow.clientId!, flow.context);
+    await this.#checkInputAttempts(failureKey, inputs, data);
     const lookup = await this.#sourceOf(flow).lookup(data.phone, inputs);
     const risk = data.riskSignals ?? lookupRisk(lookup);
     const riskDetail = risk ? { riskSignals: risk } : {};
@@ -419,7 +422,7 @@ export class OneClickService {
       throw new OneClickError('additional_input_required', { additionalInputs: lookup.additionalInputs, ...riskDetail });
     }
     if (lookup.outcome === 'mismatch') {
-      await this.#recordInputFailures(flow.context.subjectIndex, lookup.mismatched);
+      await this.#recordInputFailures(failureKey, lookup.mismatched);
       // A wrong value is forgotten, so the next try is not judged by it again.
       const kept = { ...data };
       for (const input of lookup.mismatched) delete kept[input];
@@ -467,17 +470,26 @@ export class OneClickService {
     throw new OneClickError(reason, this.#risk(flow));
   }
 
-  async #checkInputAttempts(subjectIndex: string, inputs: AdditionalInputs, data: OneClickData): Promise<void> {
+  /**
+   * Wrong inputs count per brand and environment: a brand can lock a phone out of its own
+   * requests only, and a sandbox brand (which compares inputs with mock data) never touches
+   * production. A brand still cannot go past the limit with new requests.
+   */
+  #failureKey(clientId: string, context: OneClickContext): InputFailureKey {
+    return { clientId, environment: context.environment, subjectIndex: context.subjectIndex };
+  }
+
+  async #checkInputAttempts(key: InputFailureKey, inputs: AdditionalInputs, data: OneClickData): Promise<void> {
     const asked = (['birthDate', 'ssn4'] as const).filter((k) => inputs[k] !== undefined);
     if (asked.length === 0) return;
-    const failures = await this.#d.inputFailures.current(subjectIndex, this.#d.clock.now());
+    const failures = await this.#d.inputFailures.current(key, this.#d.clock.now());
     const exceeded = asked.filter((k) => (failures.get(k) ?? 0) >= MAX_INPUT_ATTEMPTS);
     if (exceeded.length) throw new OneClickError('input_attempts_exceeded', { inputAttemptsExceeded: exceeded, ...(data.riskSignals ? { riskSignals: data.riskSignals } : {}) });
   }
 
-  async #recordInputFailures(subjectIndex: string, inputs: AdditionalInput[]): Promise<void> {
+  async #recordInputFailures(key: InputFailureKey, inputs: AdditionalInput[]): Promise<void> {
     const now = this.#d.clock.now();
-    await this.#d.inputFailures.record(subjectIndex, inputs, now, this.#after(now, this.#d.ttlSeconds));
+    await this.#d.inputFailures.record(key, inputs, now, this.#after(now, this.#d.ttlSeconds));
   }
 
   async #sendCode(flow: OneClickFlow, code: string, url: string | undefined): Promise<void> {
@@ -589,13 +601,16 @@ export class OneClickService {
     return url.toString();
   }
 
-  #redirectUrl(value: string | undefined): string {
+  /**
+   * The redirect URL of a Hosted request: one the brand registered (exact match after
+   * normalisation, query included). Checked here, once, so every way out of the pages
+   * (share, decline, failure links) goes to a registered URL.
+   */
+  #redirectUrl(value: string | undefined, registered: readonly string[]): string {
     if (value === undefined) throw new OneClickError('redirect_url_required');
-    const url = URL.parse(value);
-    const loopback = url && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-    const ok = url && !url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && loopback && this.#d.allowInsecureRedirects));
-    if (!ok) throw new OneClickError('invalid_input', { explanation: 'redirectUrl must be an absolute https URL without a fragment' });
-    return url.toString();
+    const match = registeredMatch(value, registered);
+    if (match === undefined) throw new OneClickError('invalid_input', { explanation: "redirectUrl must be one of the brand's registered redirect URLs" });
+    return match;
   }
 
   /** After the request is over, only what GET may still return is kept. */

@@ -46,7 +46,6 @@ export function createOneClickServices(deps: {
       logger,
       issuer: config.issuer,
       ttlSeconds: config.oneClick.ttlSeconds,
-      allowInsecureRedirects: config.env === 'development',
       sms: deps.sms,
     }),
     apiKeys: new ApiKeyService(new ApiKeysRepo(db), repos.clients, repos.events, clock),

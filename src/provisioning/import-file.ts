@@ -1,14 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { AppError, isAppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
-import { parseWebKycSettings, saveWebKycSettings } from '../kyc/web-kyc-settings.ts';
-import type { OneClickBrandInput } from '../clients/one-click-brand.ts';
+import { parseWebKycSettings } from '../kyc/web-kyc-settings.ts';
+import type { ClientChanges } from '../clients/client-service.ts';
 
 /**
  * A declarative file of clients and users, so an operator can keep them in version control
  * and apply it at start (`idflow start --import FILE` or IDFLOW_IMPORT). Applying it again
  * changes nothing that already matches: clients are matched by client_id, users by email
- * (else phone).
+ * (else phone). A client entry changes the fields it names, as `idflow client update`
+ * does (`null` removes one); the fields it leaves out keep their values.
  *
  * {
  *   "clients": [{ "client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types",
@@ -17,7 +18,8 @@ import type { OneClickBrandInput } from '../clients/one-click-brand.ts';
  *                 // 1-Click brands:
  *                 "integration": "hosted|semi_hosted|non_hosted", "environment": "sandbox|production",
  *                 "default_redirect_url", "one_click": { "title", "display_name",
- *                 "default_credential_requests", "send_sms" }, "api_keys": ["<key>", …],
+ *                 "default_credential_requests", "send_sms", "birth_date_format": "iso|unix_ms" },
+ *                 "api_keys": ["<key>", …],
  *                 // Web KYC (Authenteq-compatible): true, a provider name, or {"enabled", "provider"}
  *                 "web_kyc": { "enabled": true, "provider": "sandbox" } }],
  *   "users":   [{ "email", "phone", "password" }]
@@ -49,28 +51,11 @@ export async function applyImport(services: Services, document: unknown): Promis
     const c = entry as Record<string, unknown>;
     await named(`clients[${i}]`, async () => {
       if (typeof c.client_id !== 'string') throw new AppError('validation_failed', 'client_id is required', { fields: [{ field: '/client_id', message: 'is required' }] });
-      const { created } = await services.clients.save({
-        clientId: c.client_id,
-        name: str(c.name) ?? c.client_id,
-        redirectUris: strings(c.redirect_uris),
-        postLogoutRedirectUris: strings(c.post_logout_redirect_uris),
-        grantTypes: strings(c.grant_types),
-        scope: str(c.scope),
-        public: c.public === true,
-        // Given but not a string is refused by the validation, not ignored.
-        tokenEndpointAuthMethod: c.token_endpoint_auth_method === undefined ? undefined : String(c.token_endpoint_auth_method),
-        jwks: c.jwks,
-        jwksUri: c.jwks_uri === undefined ? undefined : String(c.jwks_uri),
-        secret: str(c.client_secret),
-        accessTokenTtl: typeof c.access_token_ttl === 'number' ? c.access_token_ttl : undefined,
-        introspect: c.introspect === true,
-        oneClick: oneClickOf(c),
-      });
+      const { created } = await services.clients.save({ clientId: c.client_id, ...clientChangesOf(c) });
       // Keys named here are made live (idempotent); keys made elsewhere are left alone.
       for (const key of strings(c.api_keys) ?? []) await services.apiKeys.ensure(c.client_id, key);
       // Keys this node remembers must see the new brand settings now, not in a few seconds.
       services.apiKeys.forgetCached();
-      if (c.web_kyc !== undefined) await saveWebKycSettings(services.repos.clients, c.client_id, parseWebKycSettings(c.web_kyc));
       summary.clients[created ? 'created' : 'updated'] += 1;
     });
   }
@@ -92,22 +77,51 @@ function arrayOf(value: unknown, name: string): unknown[] {
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const bool = (v: unknown) => (typeof v === 'boolean' ? v : undefined);
+const strings = (v: unknown) => (Array.isArray(v) ? v.map(String) : undefined);
+/** A field of the file: absent keeps the stored value, `null` removes it, anything else is read by `read`. */
+const field = <T>(v: unknown, read: (v: unknown) => T | undefined): T | null | undefined => (v === null ? null : read(v));
+
+/**
+ * A client entry as a change to the client. An entry describes the fields it names: the
+ * others keep what is stored (a new client gets the defaults), and `null` removes a field.
+ */
+function clientChangesOf(c: Record<string, unknown>): ClientChanges {
+  return {
+    name: str(c.name),
+    redirectUris: field(c.redirect_uris, strings),
+    postLogoutRedirectUris: field(c.post_logout_redirect_uris, strings),
+    grantTypes: field(c.grant_types, strings),
+    scope: field(c.scope, str),
+    public: bool(c.public),
+    // Given but not a string is refused by the validation, not ignored.
+    tokenEndpointAuthMethod: c.token_endpoint_auth_method === undefined ? undefined : String(c.token_endpoint_auth_method),
+    jwks: c.jwks,
+    jwksUri: field(c.jwks_uri, (v) => (v === undefined ? undefined : String(v))),
+    secret: str(c.client_secret),
+    accessTokenTtl: field(c.access_token_ttl, (v) => (typeof v === 'number' ? v : undefined)),
+    introspect: bool(c.introspect),
+    oneClick: c.one_click === null ? null : oneClickOf(c),
+    // Web KYC: true, false, a provider name, or {"enabled", "provider"}.
+    webKyc: field(c.web_kyc, (v) => (v === undefined ? undefined : parseWebKycSettings(v))),
+  };
+}
 
 /** The 1-Click brand fields of a client entry, or undefined when it names none. */
-function oneClickOf(c: Record<string, unknown>): OneClickBrandInput | undefined {
+function oneClickOf(c: Record<string, unknown>): ClientChanges['oneClick'] {
   const o = (c.one_click ?? {}) as Record<string, unknown>;
   if (c.integration === undefined && c.environment === undefined && c.default_redirect_url === undefined && c.one_click === undefined) return undefined;
   return {
     integration: str(c.integration),
     environment: str(c.environment),
-    defaultRedirectUrl: str(c.default_redirect_url),
+    defaultRedirectUrl: field(c.default_redirect_url, str),
     title: str(o.title),
-    displayName: str(o.display_name),
-    defaultCredentialRequests: o.default_credential_requests,
-    sendSms: typeof o.send_sms === 'boolean' ? o.send_sms : undefined,
+    displayName: field(o.display_name, str),
+    defaultCredentialRequests: field(o.default_credential_requests, (v) => v),
+    sendSms: bool(o.send_sms),
+    birthDateFormat: str(o.birth_date_format),
   };
 }
-const strings = (v: unknown) => (Array.isArray(v) ? v.map(String) : undefined);
 
 /** Prefixes an entry's errors with where it stands in the file. */
 async function named(where: string, fn: () => Promise<void>): Promise<void> {

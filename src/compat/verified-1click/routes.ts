@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { brandOf } from '../../clients/one-click-brand.ts';
+import { brandOf, registeredRedirectUrls } from '../../clients/one-click-brand.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { CredentialRequest } from '../../one-click/credential-requests.ts';
 import { OneClickError } from '../../one-click/errors.ts';
 import type { OneClickCaller, StartResult } from '../../one-click/service.ts';
+import { withBirthDateFormat } from '../../one-click/birth-date.ts';
+import type { OneClickEntity } from '../../one-click/entity.ts';
 import type { Services } from '../../services.ts';
 import { sendClientSideBlocked, sendVerifiedError } from './errors.ts';
 import { errorResponses, getQuery, oneClickEntity, patchBody, postBody, postResponse, uuidParams } from './schemas.ts';
@@ -34,8 +36,10 @@ export function registerVerifiedOneClick(app: FastifyInstance, services: Service
   app.register(async (scope) => {
     scope.decorateRequest('oneClickCaller', null);
     scope.setErrorHandler(sendVerifiedError);
-    // Before the body is even read: a browser is refused, then the key is checked.
+    // Before the body is even read: a browser is refused, then the key is checked. Answers
+    // carry personal data (and errors say whether a phone is known): no cache keeps any.
     scope.addHook('onRequest', async (request, reply) => {
+      reply.header('cache-control', 'no-store');
       if (request.headers.origin !== undefined) return sendClientSideBlocked(reply, request);
       request.oneClickCaller = await authenticate(services, request);
     });
@@ -55,7 +59,7 @@ export function registerVerifiedOneClick(app: FastifyInstance, services: Service
         },
         async (request, reply) => {
           const result = await services.oneClick.start(caller(request), request.body ?? {});
-          return reply.code(201).send(postShape(result));
+          return reply.code(201).send(postShape(result, caller(request)));
         },
       );
       scope.get<{ Params: { uuid: string }; Querystring: { code?: string } }>(
@@ -72,7 +76,7 @@ export function registerVerifiedOneClick(app: FastifyInstance, services: Service
         },
         async (request) => {
           const code = request.query.code === undefined || request.query.code === '' ? undefined : request.query.code;
-          return services.oneClick.retrieve(caller(request), request.params.uuid, code);
+          return present(await services.oneClick.retrieve(caller(request), request.params.uuid, code), caller(request));
         },
       );
       scope.patch<{ Params: { uuid: string }; Body: { birthDate?: string | null; ssn4?: string | null } }>(
@@ -88,7 +92,10 @@ export function registerVerifiedOneClick(app: FastifyInstance, services: Service
         },
         async (request) => {
           const body = request.body ?? {};
-          return services.oneClick.provideInputs(caller(request), request.params.uuid, { birthDate: body.birthDate ?? undefined, ssn4: body.ssn4 ?? undefined });
+          return present(
+            await services.oneClick.provideInputs(caller(request), request.params.uuid, { birthDate: body.birthDate ?? undefined, ssn4: body.ssn4 ?? undefined }),
+            caller(request),
+          );
         },
       );
     }
@@ -106,21 +113,26 @@ async function authenticate(services: Services, request: FastifyRequest): Promis
   if (!owner) throw new AppError('unauthenticated', 'Invalid or missing API key');
   const brand = brandOf(owner.client.metadata);
   if (!brand) throw new OneClickError('not_configured');
-  return { clientId: owner.client.clientId, name: owner.client.name, brand };
+  return { clientId: owner.client.clientId, name: owner.client.name, brand, redirectUrls: registeredRedirectUrls(owner.client.metadata) };
 }
 
 function caller(request: FastifyRequest): OneClickCaller {
   return request.oneClickCaller!;
 }
 
-function postShape(result: StartResult) {
+function postShape(result: StartResult, caller: OneClickCaller) {
   switch (result.integration) {
     case 'hosted':
       return { uuid: result.uuid, url: result.url, code: result.code };
     case 'semi_hosted':
       return { uuid: result.uuid, code: result.code };
     case 'non_hosted':
-      return { uuid: result.uuid, identity: result.identity };
+      return { uuid: result.uuid, identity: present(result.identity, caller) };
   }
+}
+
+/** The entity as this brand reads it: birth dates in its format (stored as YYYY-MM-DD). */
+function present(entity: OneClickEntity, caller: OneClickCaller): OneClickEntity {
+  return withBirthDateFormat(entity, caller.brand.birth_date_format ?? 'iso');
 }
 

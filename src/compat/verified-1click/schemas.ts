@@ -39,7 +39,7 @@ export const postBody = {
   properties: {
     phone: optionalText(32, 'E.164, US only (+1)'),
     email: optionalText(320, "User's email address (returned as self_attested)"),
-    birthDate: optionalText(32, 'YYYY-MM-DD'),
+    birthDate: optionalText(32, "YYYY-MM-DD, or Unix milliseconds as a string (either, whatever the brand's birth_date_format)"),
     ssn4: optionalText(16, 'Last 4 digits of the SSN'),
     credentialRequests: { type: 'array', maxItems: MAX_REQUESTS, items: credentialRequest, description: 'Absent or empty: the brand\'s default credential requests' },
     content: {
@@ -67,7 +67,7 @@ export const getQuery = {
 export const patchBody = {
   type: 'object',
   properties: {
-    birthDate: optionalText(32, 'YYYY-MM-DD'),
+    birthDate: optionalText(32, "YYYY-MM-DD, or Unix milliseconds as a string (either, whatever the brand's birth_date_format)"),
     ssn4: optionalText(16, 'Last 4 digits of the SSN'),
   },
 };

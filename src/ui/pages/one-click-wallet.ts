@@ -198,7 +198,7 @@ function row(f: PersonField, state: ReviewState, autofocus: boolean): Html {
   if (!f.editable) {
     const verified = isVerified(f) ? html` <span class="badge">Verified</span>` : '';
     return html`<dt>${label}</dt>
-<dd>${f.value ? html`${f.value}${verified}` : html`<span class="muted">Not available</span>`}${
+<dd>${f.value ? html`${shown(f)}${verified}` : html`<span class="muted">Not available</span>`}${
       hint ? html`<span class="hint" id="${hint}">${f.description}</span>` : ''
     }</dd>`;
   }
@@ -215,6 +215,9 @@ function row(f: PersonField, state: ReviewState, autofocus: boolean): Html {
   ${error ? html`<span class="field-error" id="${error}">${label} is required.</span>` : ''}</dd>`;
 }
 
+/** A value as the page may show it: masked when it is a secret (an SSN). */
+const shown = (f: PersonField) => f.masked ?? f.value;
+
 const isVerified = (f: PersonField) => Boolean(f.value && f.verificationMethod && f.verificationMethod !== 'self_attested');
 
 /** A composite value the person may not change, on one line: "5320 Newell Rd, Palo Alto, CA, 94303, US". */
@@ -222,7 +225,7 @@ function summaryRow(section: Section): Html {
   const filled = section.fields.filter((f) => f.value);
   const verified = filled.length > 0 && filled.every(isVerified);
   return html`<dt>${section.legend}</dt>
-<dd>${filled.length ? filled.map((f) => f.value).join(', ') : html`<span class="muted">Not available</span>`}${verified ? html` <span class="badge">Verified</span>` : ''}</dd>`;
+<dd>${filled.length ? filled.map(shown).join(', ') : html`<span class="muted">Not available</span>`}${verified ? html` <span class="badge">Verified</span>` : ''}</dd>`;
 }
 
 /**
