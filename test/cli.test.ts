@@ -226,6 +226,63 @@ for (const makeTarget of targets) {
       assertNoStackTrace(leaky.stderr + unreadable.stderr);
     });
 
+    it('client update changes what it names, keeps the rest and the secret, and refuses what create refuses', async () => {
+      const id = confidential.client_id;
+      const hashOf = async () => (target.sql ? (await target.sql('select secret_hash from clients where client_id = $1', [id]))[0]!.secret_hash : undefined);
+      const hash = await hashOf();
+      const scoped = json(await run('client', 'update', id, '--scope', 'openid email phone', '--access-token-ttl', '600', '--json'));
+      assert.equal(scoped.scope, 'openid email phone');
+      assert.equal(scoped.access_token_ttl, 600);
+      assert.equal(scoped.name, 'X');
+      assert.deepEqual(scoped.redirect_uris, ['https://a.example/cb'], 'what is not named is kept');
+      assert.deepEqual(scoped.grant_types, ['authorization_code', 'refresh_token']);
+      assert.equal(scoped.client_secret, undefined, 'no new secret');
+      assert.equal(await hashOf(), hash);
+
+      const brand = json(
+        await run('client', 'update', id, '--unset', 'access-token-ttl', '--integration', 'hosted', '--default-redirect-url', 'https://a.example/verified', '--title', 'Verify', '--display-name', 'Shop', '--birth-date-format', 'unix_ms', '--web-kyc', '--json'),
+      );
+      assert.equal(brand.access_token_ttl, undefined);
+      assert.deepEqual(brand.one_click, {
+        integration: 'hosted',
+        environment: 'sandbox',
+        default_redirect_url: 'https://a.example/verified',
+        title: 'Verify',
+        display_name: 'Shop',
+        send_sms: false,
+        birth_date_format: 'unix_ms',
+      });
+      assert.deepEqual(brand.web_kyc, { enabled: true, provider: 'sandbox' });
+      const switched = json(await run('client', 'update', id, '--integration', 'semi_hosted', '--environment', 'production', '--no-web-kyc', '--json'));
+      assert.deepEqual([switched.one_click.integration, switched.one_click.environment, switched.one_click.title, switched.one_click.birth_date_format], ['semi_hosted', 'production', 'Verify', 'unix_ms']);
+      assert.deepEqual(switched.web_kyc, { enabled: false, provider: 'sandbox' });
+
+      const refusals: Array<[string[], RegExp]> = [
+        [['--redirect-uri', 'http://a.example/cb'], /\/redirect_uris\/0: must use https/],
+        [['--unset', 'redirect-uri'], /\/redirect_uris: authorization_code needs at least one redirect URI/],
+        [['--public', '--grant-types', 'client_credentials'], /\/grant_types: a public client has no secret/],
+        [['--web-kyc', '--public'], /\/web_kyc: needs a confidential client/],
+        [['--integration', 'fully_hosted'], /\/integration: must be one of hosted, semi_hosted, non_hosted/],
+        [['--birth-date-format', 'dd/mm/yyyy'], /\/one_click\/birth_date_format: must be one of iso, unix_ms/],
+        [['--default-credential-requests', '[{"type":"nope"}]'], /\/one_click\/default_credential_requests/],
+        [['--name', ''], /\/name: is required/],
+        [['--unset', 'secret'], /--unset secret: use one of/],
+      ];
+      for (const [args, message] of refusals) {
+        const refused = await run('client', 'update', id, ...args);
+        assert.equal(refused.status, 1, `${args.join(' ')}: ${refused.stdout}`);
+        assert.match(refused.stderr, message);
+        assertNoStackTrace(refused.stderr);
+      }
+      const after = (json(await run('client', 'list', '--json')) as Record<string, any>[]).find((c) => c.client_id === id)!;
+      assert.deepEqual(after, { ...switched, client_id: id }, 'a refused update changes nothing');
+
+      const unknown = await run('client', 'update', 'no-such-client', '--scope', 'openid');
+      assert.equal(unknown.status, 1);
+      assert.match(unknown.stderr, /No client no-such-client/);
+      assert.equal((await run('client', 'update')).status, 2);
+    });
+
     it('user create prints the new user id', async () => {
       const user = json(await run('user', 'create', '--email', 'Ada@Example.com', '--password', 'correct horse battery staple', '--json'));
       assert.match(user.user_id, /^usr:/);
@@ -450,6 +507,66 @@ for (const backend of await backends()) {
       assert.ok(secretMatches(pinnedSecret, web!.secretHash!), 'an entry without a secret keeps the one it had');
       const signedIn = await platform.services.signIn.verify('ada@example.com', 'a brand new passphrase', '127.0.0.1');
       assert.equal(signedIn.id, ada?.id);
+    });
+
+    it('an entry changes every field it names, as client update does; null removes one; the rest is kept', async () => {
+      await applyImport(platform.services, {
+        clients: [
+          {
+            client_id: 'shop-web',
+            name: 'Shop Online',
+            redirect_uris: ['https://shop.example/cb', 'https://shop.example/cb2'],
+            post_logout_redirect_uris: ['https://shop.example/'],
+            grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+            access_token_ttl: 900,
+            introspect: true,
+            integration: 'hosted',
+            environment: 'production',
+            default_redirect_url: 'https://shop.example/verified',
+            one_click: { title: 'Login', display_name: 'Shop', send_sms: true, birth_date_format: 'unix_ms', default_credential_requests: [{ type: 'FullNameCredential' }] },
+            web_kyc: 'veriff',
+          },
+        ],
+      });
+      const full = (await platform.services.clients.find('shop-web'))!;
+      assert.equal(full.name, 'Shop Online');
+      assert.equal(full.metadata.scope, 'openid email phone', 'kept from the earlier import');
+      assert.ok(secretMatches(pinnedSecret, full.secretHash!), 'the secret is kept');
+      assert.deepEqual(full.metadata.redirect_uris, ['https://shop.example/cb', 'https://shop.example/cb2']);
+      assert.deepEqual(full.metadata.post_logout_redirect_uris, ['https://shop.example/']);
+      assert.deepEqual(full.metadata.grant_types, ['authorization_code', 'refresh_token', 'client_credentials']);
+      assert.equal(full.metadata.access_token_ttl, 900);
+      assert.equal(full.metadata.introspection_allowed, true);
+      assert.deepEqual(full.metadata.one_click, {
+        integration: 'hosted',
+        environment: 'production',
+        default_redirect_url: 'https://shop.example/verified',
+        title: 'Login',
+        display_name: 'Shop',
+        default_credential_requests: [{ type: 'FullNameCredential' }],
+        send_sms: true,
+        birth_date_format: 'unix_ms',
+      });
+      assert.deepEqual(full.metadata.web_kyc, { enabled: true, provider: 'veriff' });
+
+      // The integration type alone changes; null takes fields away; false turns things off.
+      await applyImport(platform.services, {
+        clients: [{ client_id: 'shop-web', integration: 'semi_hosted', access_token_ttl: null, introspect: false, web_kyc: false, one_click: { display_name: null, send_sms: false } }],
+      });
+      const changed = (await platform.services.clients.find('shop-web'))!;
+      assert.equal(changed.name, 'Shop Online');
+      assert.equal(changed.metadata.access_token_ttl, undefined);
+      assert.equal(changed.metadata.introspection_allowed, undefined);
+      assert.deepEqual(changed.metadata.web_kyc, { enabled: false, provider: 'sandbox' });
+      const { display_name: _removed, ...kept } = full.metadata.one_click as Record<string, unknown>;
+      assert.deepEqual(changed.metadata.one_click, { ...kept, integration: 'semi_hosted', send_sms: false });
+      assert.deepEqual(changed.metadata.redirect_uris, full.metadata.redirect_uris);
+
+      await applyImport(platform.services, { clients: [{ client_id: 'shop-web', one_click: null, default_redirect_url: null }] });
+      assert.equal((await platform.services.clients.find('shop-web'))!.metadata.one_click, undefined, 'no longer a 1-Click brand');
+      // The file is checked by the same rules as the CLI.
+      await assert.rejects(applyImport(platform.services, { clients: [{ client_id: 'shop-web', public: true, grant_types: ['client_credentials'] }] }), /clients\[0\]\.grant_types: a public client has no secret/);
+      await assert.rejects(applyImport(platform.services, { clients: [{ client_id: 'shop-web', integration: 'hosted', one_click: { birth_date_format: 'epoch' } }] }), /clients\[0\]\.one_click\.birth_date_format: must be one of iso, unix_ms/);
     });
 
     it('names the entry and field of every error', async () => {

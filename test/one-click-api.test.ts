@@ -290,7 +290,7 @@ for (const backend of await backends()) {
       // A brand cannot register a URL with credentials in it either.
       await assert.rejects(
         platform.services.clients.update('hooli-hosted', { redirectUris: ['https://hooli.example@evil.example/'] }),
-        (e: any) => e.code === 'validation_failed' && e.fields.some((f: any) => f.field === '/redirect_uris/0' && /user name or password/.test(f.message)),
+        (e: any) => e.code === 'validation_failed' && e.fields.some((f: any) => f.field === '/redirect_uris/0' && /without credentials/.test(f.message)),
       );
     });
 
@@ -913,6 +913,13 @@ describe('idflow client commands for 1-Click brands and API keys', () => {
     assert.match(bad.stderr, /integration/);
     const usage = await idflow('client', 'api-key', 'revoke', 'hooli');
     assert.equal(usage.status, 2);
+    // The operator switches the brand's integration type (and its birth-date format); its keys stay.
+    const switched = await idflow('client', 'update', 'hooli', '--integration', 'non_hosted', '--birth-date-format', 'unix_ms', '--json');
+    assert.equal(switched.status, 0, switched.stderr);
+    const switchedOut = JSON.parse(switched.stdout);
+    assert.deepEqual(switchedOut.one_click, { integration: 'non_hosted', environment: 'sandbox', default_redirect_url: 'https://hooli.example/cb', title: 'Signup', send_sms: false, birth_date_format: 'unix_ms' });
+    assert.equal(switchedOut.api_key, undefined);
+    assert.equal(JSON.parse((await idflow('client', 'api-key', 'list', 'hooli', '--json')).stdout).length, 2, 'the keys are untouched');
 
     // The keys work (or not) against the server built on the same data folder.
     const services = await openPlatform(loadConfig({ IDFLOW_DATA_DIR: dir, LOG_LEVEL: 'silent' }), createLogger('silent'));
@@ -922,7 +929,8 @@ describe('idflow client commands for 1-Click brands and API keys', () => {
       assert.equal((await post(out.api_key)).statusCode, 401, 'the revoked first key');
       const ok = await post(secondKey.api_key);
       assert.equal(ok.statusCode, 201);
-      assert.equal(ok.json().code, '111111');
+      assert.deepEqual(Object.keys(ok.json()), ['uuid', 'identity'], 'the same key now answers as Non-Hosted');
+      assert.equal(ok.json().identity.credentials.birthDate, String(Date.UTC(1989, 7, 1, 12)));
     } finally {
       await app.close();
       await services.db.close();
