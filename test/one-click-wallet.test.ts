@@ -276,9 +276,9 @@ for (const backend of await backends()) {
 
         await page.waitForFunction(() => document.querySelector('h2')?.textContent === 'Review your information');
         await assertAccessible(page, '1-Click Signup');
-        // The documented defaults for Hosted: everything editable, up to three addresses.
+        // The documented defaults for Hosted: everything editable but the verified SSN (masked), up to three addresses.
         assert.equal(await page.getByLabel('Date of birth').inputValue(), '1989-08-01');
-        assert.equal(await page.getByLabel('Social Security number').inputValue(), '123456789');
+        assert.deepEqual(await shownValue(page, 'Social Security number'), ['•••-••-6789 Verified']);
         await page.getByLabel('First name').fill('Rich');
         await page.getByRole('button', { name: 'Share with Hooli' }).click();
         await page.waitForURL(`${callback()}?identityUuid=${started.uuid}`);
