@@ -12,6 +12,8 @@ export interface PurgeReport {
   oneClickHolds: number;
   /** Expired OAuth tokens, codes, sessions and interactions deleted. */
   oauthRows: number;
+  /** Limit counters whose window is over (in the database; Redis expires its own). */
+  limitCounters: number;
 }
 
 /**
@@ -24,10 +26,11 @@ export async function purgeExpired(services: Services): Promise<PurgeReport> {
   const verificationsExpired = await services.verification.expireStale();
   const webKycHandOvers = await purgeWebKyc(services);
   const now = services.clock.now();
-  const [flows, oneClickHolds, oauthRows] = await Promise.all([
+  const [flows, oneClickHolds, oauthRows, limitCounters] = await Promise.all([
     services.flows.purgeExpired(now),
     services.oneClick.purgeExpired(now),
     services.repos.payloads.purgeExpired(now),
+    services.limits.purgeExpired(now),
   ]);
-  return { verificationsExpired, webKycHandOvers, flows, oneClickHolds, oauthRows };
+  return { verificationsExpired, webKycHandOvers, flows, oneClickHolds, oauthRows, limitCounters };
 }

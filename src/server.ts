@@ -50,6 +50,7 @@ export async function startServer(config: Config, logger: Logger, options: { imp
     clearInterval(purge);
     clearInterval(reload);
     await app.close();
+    await services.limits.close();
     await services.db.close();
   });
   return { app, services, close: () => closer.close() };

@@ -18,7 +18,9 @@ import { Wallet } from './identity/wallet.ts';
 import { ClientService } from './clients/client-service.ts';
 import { PasswordHasher } from './identity/passwords.ts';
 import { PasswordSignIn } from './identity/password-sign-in.ts';
-import { MemoryFailureThrottle, type FailureThrottle } from './identity/throttle.ts';
+import { limitCatalogue, type LimitCatalogue } from './limits/catalogue.ts';
+import { Limits } from './limits/limits.ts';
+import { createLimitStore } from './limits/stores.ts';
 import { UserService } from './identity/users.ts';
 import { OAuthEngine } from './oauth/engine.ts';
 import { ensureSigningKey } from './oauth/signing-keys.ts';
@@ -33,7 +35,6 @@ export interface ServiceDeps {
   keyring: Keyring;
   clock: Clock;
   logger: Logger;
-  throttle?: FailureThrottle;
 }
 
 /** The core, wired once. The HTTP app, the CLI and the tests all build it through here. */
@@ -60,6 +61,9 @@ export interface Services {
   users: UserService;
   clients: ClientService;
   signIn: PasswordSignIn;
+  /** Counters shared by every node (database, or Redis): sign-in attempts, SMS sends, verification starts. */
+  limits: Limits;
+  limitCatalogue: LimitCatalogue;
   oauth: OAuthEngine;
   /** Secret for binding forms to their page (CSRF), derived once per deployment. */
   formKey: Buffer;
@@ -77,10 +81,11 @@ export interface Services {
 
 export async function createServices(deps: ServiceDeps): Promise<Services> {
   const { config, db, keyring, clock, logger } = deps;
-  const [indexKey, cookieKey, formKey] = await Promise.all([
+  const [indexKey, cookieKey, formKey, limitKey] = await Promise.all([
     platformSecret(db, keyring, 'blind_index_key'),
     platformSecret(db, keyring, 'cookie_key'),
     platformSecret(db, keyring, 'form_key'),
+    platformSecret(db, keyring, 'limit_key'),
   ]);
   const sealer = new Sealer(keyring, indexKey);
   const repos = {
@@ -94,16 +99,14 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     events: new EventsRepo(db),
   };
   const hasher = new PasswordHasher(config.password);
-  const signIn = new PasswordSignIn(repos.users, hasher, deps.throttle ?? new MemoryFailureThrottle(clock), {
-    accountFailures: config.signInThrottle.accountFailures,
-    ipFailures: config.signInThrottle.ipFailures,
-    windowSeconds: config.signInThrottle.windowSeconds,
-  });
+  const catalogue = limitCatalogue(config);
+  const limits = new Limits(createLimitStore(config, db, clock), limitKey);
+  const signIn = new PasswordSignIn(repos.users, hasher, limits, catalogue.signIn);
   await ensureSigningKey(db, keyring, clock);
-  const sms = createSmsSender(config, clock, logger);
+  const sms = createSmsSender(config, clock, logger, { limits, catalogue: catalogue.sms });
   const oauth = await OAuthEngine.create({
     issuer: config.issuer,
-    trustProxy: config.trustProxy,
+    trustProxy: config.trustProxy !== false,
     allowInsecureLoopback: config.env === 'development',
     accessTokenTtl: config.accessTokenTtl,
     refreshTokenTtl: config.refreshTokenTtl,
@@ -131,9 +134,11 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     users: new UserService(repos.users, hasher),
     clients: new ClientService(repos.clients, { allowInsecureLoopback: config.env === 'development' }),
     signIn,
+    limits,
+    limitCatalogue: catalogue,
     oauth,
     formKey,
-    verification: buildVerificationEngine({ config, db, sealer, clock, logger }),
+    verification: buildVerificationEngine({ config, db, sealer, clock, logger, limits: { limits, catalogue: catalogue.verificationStart } }),
     sms: sms.sender,
     smsOutbox: sms.outbox,
     ...createOneClickServices({ config, db, sealer, clock, logger, repos, sms: sms.sender }),

@@ -9,7 +9,9 @@ import { blindIndex, deriveKey, Keyring } from '../src/kernel/sealing.ts';
 import { parseEmail, parseLogin, parsePhone, tryParsePhone } from '../src/identity/contact.ts';
 import { PasswordHasher, passwordProblem } from '../src/identity/passwords.ts';
 import { PasswordSignIn } from '../src/identity/password-sign-in.ts';
-import { MemoryFailureThrottle } from '../src/identity/throttle.ts';
+import { limitCatalogue } from '../src/limits/catalogue.ts';
+import { Limits } from '../src/limits/limits.ts';
+import { databaseLimitStore } from '../src/limits/stores.ts';
 import { platformSecret } from '../src/storage/platform-secrets.ts';
 import { Sealer } from '../src/storage/sealer.ts';
 import { UsersRepo } from '../src/storage/users-repo.ts';
@@ -191,68 +193,6 @@ describe('secrets and ids', () => {
   });
 });
 
-describe('MemoryFailureThrottle', () => {
-  const start = new Date('2030-01-01T00:00:00Z');
-
-  it('blocks a key at the limit for what remains of its window, then lets it go', () => {
-    const clock = new ManualClock(start);
-    const throttle = new MemoryFailureThrottle(clock);
-    throttle.recordFailure('account:a', 60);
-    throttle.recordFailure('account:a', 60);
-    assert.equal(throttle.blockedFor('account:a', 3), 0);
-    throttle.recordFailure('account:a', 60);
-    assert.equal(throttle.blockedFor('account:a', 3), 60);
-    assert.equal(throttle.blockedFor('account:a', 4), 0, 'a higher limit is not reached yet');
-    clock.advance(30_000);
-    assert.equal(throttle.blockedFor('account:a', 3), 30);
-    clock.advance(29_500);
-    assert.equal(throttle.blockedFor('account:a', 3), 1, 'rounds up, never says 0 while blocked');
-    clock.advance(500);
-    assert.equal(throttle.blockedFor('account:a', 3), 0);
-    // A new failure after the window starts a new count.
-    throttle.recordFailure('account:a', 60);
-    assert.equal(throttle.blockedFor('account:a', 2), 0);
-  });
-
-  it('uses a fixed window from the first failure', () => {
-    const clock = new ManualClock(start);
-    const throttle = new MemoryFailureThrottle(clock);
-    throttle.recordFailure('ip:1', 60);
-    clock.advance(50_000);
-    throttle.recordFailure('ip:1', 60);
-    assert.equal(throttle.blockedFor('ip:1', 2), 10);
-    clock.advance(10_000);
-    assert.equal(throttle.blockedFor('ip:1', 2), 0);
-  });
-
-  it('keeps keys apart, and reset clears one key only', () => {
-    const clock = new ManualClock(start);
-    const throttle = new MemoryFailureThrottle(clock);
-    throttle.recordFailure('account:a', 60);
-    throttle.recordFailure('account:b', 60);
-    assert.equal(throttle.blockedFor('account:a', 1), 60);
-    assert.equal(throttle.blockedFor('account:c', 1), 0);
-    throttle.reset('account:a');
-    assert.equal(throttle.blockedFor('account:a', 1), 0);
-    assert.equal(throttle.blockedFor('account:b', 1), 60);
-  });
-
-  it('stays bounded: expired keys go first, then the oldest', () => {
-    const clock = new ManualClock(start);
-    const throttle = new MemoryFailureThrottle(clock, 2);
-    throttle.recordFailure('short', 1);
-    throttle.recordFailure('long', 600);
-    clock.advance(2_000);
-    throttle.recordFailure('third', 600); // evicts the expired "short"
-    assert.equal(throttle.blockedFor('long', 1), 598);
-    assert.equal(throttle.blockedFor('third', 1), 600);
-    throttle.recordFailure('fourth', 600); // nothing expired: the oldest ("long") goes
-    assert.equal(throttle.blockedFor('long', 1), 0);
-    assert.equal(throttle.blockedFor('third', 1), 600);
-    assert.equal(throttle.blockedFor('fourth', 1), 600);
-  });
-});
-
 describe('PasswordHasher', () => {
   const hasher = new PasswordHasher(OWASP);
   let stored: string;
@@ -367,9 +307,13 @@ describe('PasswordSignIn', () => {
   });
   after(() => t.drop());
 
-  const limits = { accountFailures: 3, ipFailures: 100, windowSeconds: 60 };
+  const limits = { accountIpFailures: 5, accountFailures: 3, ipFailures: 100, windowSeconds: 60 };
   const signInWith = (hasher: PasswordHasher, clock = new ManualClock()) =>
-    new PasswordSignIn(users, hasher, new MemoryFailureThrottle(clock), limits);
+    new PasswordSignIn(users, hasher, new Limits(databaseLimitStore(t.db, clock), randomBytes(32)), limitCatalogue({
+      signInThrottle: limits,
+      sms: { limits: { phonePer10Min: 1, phonePerDay: 1, clientPerHour: 1 } },
+      verificationStarts: { perIpPerHour: 1, perClientPerHour: 1 },
+    }).signIn);
 
   it('signs in by email or phone and leaves a current hash alone', async () => {
     const signIn = signInWith(new PasswordHasher(OWASP));

@@ -22,7 +22,7 @@ for (const backend of await backends()) {
       const flow = await services.flows.start(errand, { data: {} });
       await services.repos.payloads.upsert('Session', 'stale-session', { uid: 'u1' }, new Date(clock.now().getTime() + 1000));
 
-      assert.deepEqual(await purgeExpired(services), { verificationsExpired: 0, webKycHandOvers: 0, flows: 0, oneClickHolds: 0, oauthRows: 0 });
+      assert.deepEqual(await purgeExpired(services), { verificationsExpired: 0, webKycHandOvers: 0, flows: 0, oneClickHolds: 0, oauthRows: 0, limitCounters: 0 });
 
       clock.advance(2 * 3600 * 1000);
       const report = await purgeExpired(services);

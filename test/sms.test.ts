@@ -9,12 +9,14 @@ import { createLogger } from '../src/kernel/logger.ts';
 import { createSmsSender } from '../src/notifications/sms/index.ts';
 import { DestinationPolicy } from '../src/notifications/sms/destination-policy.ts';
 import { DevOutboxSender } from '../src/notifications/sms/dev-outbox-sender.ts';
-import { LimitedSmsSender, type SmsLimits } from '../src/notifications/sms/limited-sender.ts';
-import { MemorySendCounter } from '../src/notifications/sms/send-counter.ts';
+import { LimitedSmsSender } from '../src/notifications/sms/limited-sender.ts';
+import { limitCatalogue } from '../src/limits/catalogue.ts';
+import { Limits } from '../src/limits/limits.ts';
+import { databaseLimitStore } from '../src/limits/stores.ts';
 import type { SmsMessage, SmsSender } from '../src/notifications/sms/sender.ts';
 import { TwilioSender, type TwilioOptions } from '../src/notifications/sms/twilio-sender.ts';
 import { startFakeTwilio, type FakeTwilio } from './support/fake-twilio.ts';
-import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
+import { backends, freshDb, startPlatform, type TestDb, type TestPlatform } from './support/platform.ts';
 
 const PHONE = '+14155552671';
 const MASKED = '+*********71';
@@ -52,14 +54,24 @@ class RecordingSender implements SmsSender {
   }
 }
 
+type SmsLimits = Config['sms']['limits'];
+
+/** The limits' counters: an embedded database shared by the limit tests (each sender counts under its own key). */
+let countersDb: TestDb;
+
 function limited(limits: Partial<SmsLimits> = {}, allowedCountries?: string[]) {
   const clock = new ManualClock(new Date('2030-01-01T00:00:00Z'));
   const inner = new RecordingSender();
   const log = capturedLogger();
+  const catalogue = limitCatalogue({
+    signInThrottle: loadConfig({}).signInThrottle,
+    verificationStarts: loadConfig({}).verificationStarts,
+    sms: { limits: { phonePer10Min: 3, phonePerDay: 10, clientPerHour: 100, ...limits } },
+  });
   const sender = new LimitedSmsSender(
     inner,
-    new MemorySendCounter(clock),
-    { phonePer10Min: 3, phonePerDay: 10, clientPerHour: 100, ...limits },
+    new Limits(databaseLimitStore(countersDb.db, clock), randomBytes(32)),
+    catalogue.sms,
     new DestinationPolicy(allowedCountries),
     log.logger,
   );
@@ -67,6 +79,11 @@ function limited(limits: Partial<SmsLimits> = {}, allowedCountries?: string[]) {
 }
 
 describe('SMS send limits', () => {
+  before(async () => {
+    countersDb = await freshDb('pglite');
+  });
+  after(() => countersDb.drop());
+
   it('sends three messages to a phone in ten minutes, refuses the fourth without sending it, and allows it once the window resets', async () => {
     const { clock, inner, sender } = limited();
     for (let i = 0; i < 3; i++) await sender.send(message(PHONE));
@@ -116,7 +133,7 @@ describe('SMS send limits', () => {
     const entry = log.entries().find((e) => e.msg === 'sms.limited');
     assert.ok(entry, log.lines.join(''));
     assert.equal(entry.to, MASKED);
-    assert.equal(entry.rule, 'phone:10m');
+    assert.equal(entry.limit, 'sms_phone_10m');
     assert.ok(!log.lines.join('').includes(PHONE.slice(1)), 'the number is never logged whole');
   });
 
@@ -352,7 +369,8 @@ describe('SMS configuration', () => {
   it('refuses the dev sender in production, in the configuration and in the factory', () => {
     failsOn({ ...production, IDFLOW_SMS_SENDER: 'dev' }, 'IDFLOW_SMS_SENDER');
     const handMade: Config = { ...loadConfig(production), sms: { ...loadConfig({}).sms, sender: 'dev' } };
-    assert.throws(() => createSmsSender(handMade, new ManualClock(), capturedLogger().logger), (error: unknown) => error instanceof ConfigError && error.variable === 'IDFLOW_SMS_SENDER');
+    const limits = { limits: new Limits(databaseLimitStore({} as never, new ManualClock()), randomBytes(32)), catalogue: limitCatalogue(handMade).sms };
+    assert.throws(() => createSmsSender(handMade, new ManualClock(), capturedLogger().logger, limits), (error: unknown) => error instanceof ConfigError && error.variable === 'IDFLOW_SMS_SENDER');
   });
 
   it('reads the Twilio settings and the limits', () => {

@@ -89,7 +89,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
           const report = await purgeExpired(s);
           process.stdout.write(
             `expired ${report.verificationsExpired} verifications; deleted ${report.webKycHandOvers} finished Web KYC hand-overs ` +
-              `(details, images and rows), ${report.flows} expired flows, ${report.oneClickHolds} 1-Click holds and ${report.oauthRows} expired tokens, codes and sessions\n`,
+              `(details, images and rows), ${report.flows} expired flows, ${report.oneClickHolds} 1-Click holds, ${report.oauthRows} expired tokens, codes and sessions and ${report.limitCounters} limit counters\n`,
           );
         });
       case undefined:
@@ -150,6 +150,7 @@ async function withPlatform(config: Config, logger: ReturnType<typeof createLogg
     await fn(services);
     return 0;
   } finally {
+    await services.limits.close();
     await services.db.close();
   }
 }

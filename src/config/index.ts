@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 
@@ -15,16 +16,28 @@ export interface Config {
   dataDir: string;
   sealingKeys: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  trustProxy: boolean;
+  /**
+   * The proxies in front of idflow (addresses/CIDRs) whose X-Forwarded-For is believed, or
+   * false: the client's address is the connection's. Fastify's `trustProxy`.
+   */
+  trustProxy: false | string[];
+  /** Redis for the limits' counters; without it they live in the database. */
+  redisUrl: string | undefined;
   importFile: string | undefined;
   password: { memoryKiB: number; iterations: number; parallelism: number };
   accessTokenTtl: number;
   refreshTokenTtl: number;
   signInThrottle: {
+    /** Failed sign-ins of one account from one client address. */
+    accountIpFailures: number;
+    /** Failed sign-ins of one account from all addresses together: a much higher ceiling. */
     accountFailures: number;
+    /** Failed sign-ins from one client address, whatever the account. */
     ipFailures: number;
     windowSeconds: number;
   };
+  /** Verification starts (each may be a paid vendor session) per client address and per client, per hour. */
+  verificationStarts: { perIpPerHour: number; perClientPerHour: number };
   sms: SmsConfig;
   verification: VerificationConfig;
   oneClick: {
@@ -101,6 +114,32 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
   }
   if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `must use ${protocols.join(' or ')}`);
   return raw;
+}
+
+/**
+ * IDFLOW_TRUST_PROXY: the addresses or CIDRs of the proxies in front of idflow, whose
+ * X-Forwarded-For entries are believed (right to left, up to the first address that is not
+ * one of them). `true` is refused: it would take the left-most entry, which the client
+ * writes itself, so anyone could pick the address every per-IP limit counts. A number of
+ * hops is refused too: it cannot tell the load balancer from a client that reaches idflow
+ * directly, and Fastify ignores X-Forwarded-For for it.
+ */
+function trustProxy(env: Env): false | string[] {
+  const name = 'IDFLOW_TRUST_PROXY';
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '' || ['false', 'no'].includes(raw)) return false;
+  const how = 'list the addresses or CIDRs of the proxies in front of idflow, e.g. 10.0.0.0/8 or 192.0.2.7,2001:db8::/32 (loopback, linklocal and uniquelocal name the usual private ranges)';
+  if (['true', 'yes', '1'].includes(raw)) throw new ConfigError(name, `true would believe any X-Forwarded-For a client sends; ${how}`);
+  if (/^\d+$/.test(raw)) throw new ConfigError(name, `a number of proxies cannot tell a proxy from a client that connects directly; ${how}`);
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+    const [address, prefix, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!family || !prefixOk || extra !== undefined) throw new ConfigError(name, `"${entry}" is not an address or CIDR; ${how}`);
+  }
+  return entries;
 }
 
 function smsConfig(env: Env, idflowEnv: 'development' | 'production'): SmsConfig {
@@ -212,7 +251,8 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(env.IDFLOW_DATA_DIR || './data'),
     sealingKeys,
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
-    trustProxy: bool(env, 'IDFLOW_TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
+    redisUrl: url(env, 'REDIS_URL', undefined, ['redis:', 'rediss:']),
     importFile: env.IDFLOW_IMPORT || undefined,
     password: {
       // OWASP's minimum for argon2id; raising these rehashes each password at its next sign-in.
@@ -222,10 +262,17 @@ export function loadConfig(env: Env = process.env): Config {
     },
     accessTokenTtl: integer(env, 'IDFLOW_ACCESS_TOKEN_TTL', 86400, 60, 7 * 86400),
     refreshTokenTtl: integer(env, 'IDFLOW_REFRESH_TOKEN_TTL', 30 * 86400, 300, 365 * 86400),
+    // docs/limits.md says why: the owner signing in from elsewhere is never blocked by
+    // someone guessing from one address; only a spread-out attack meets the account's ceiling.
     signInThrottle: {
-      accountFailures: integer(env, 'IDFLOW_SIGNIN_ACCOUNT_FAILURES', 5, 1, 1000),
+      accountIpFailures: integer(env, 'IDFLOW_SIGNIN_ACCOUNT_IP_FAILURES', 5, 1, 1000),
+      accountFailures: integer(env, 'IDFLOW_SIGNIN_ACCOUNT_FAILURES', 100, 1, 100000),
       ipFailures: integer(env, 'IDFLOW_SIGNIN_IP_FAILURES', 50, 1, 100000),
       windowSeconds: integer(env, 'IDFLOW_SIGNIN_WINDOW_SECONDS', 900, 1, 86400),
+    },
+    verificationStarts: {
+      perIpPerHour: integer(env, 'IDFLOW_VERIFICATION_STARTS_PER_IP_PER_HOUR', 10, 1, 100000),
+      perClientPerHour: integer(env, 'IDFLOW_VERIFICATION_STARTS_PER_CLIENT_PER_HOUR', 500, 1, 10_000_000),
     },
     sms: smsConfig(env, idflowEnv),
     verification: verificationConfig(env, idflowEnv),

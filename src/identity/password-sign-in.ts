@@ -1,65 +1,67 @@
 import { AppError } from '../kernel/errors.ts';
+import type { LimitCatalogue } from '../limits/catalogue.ts';
+import { addressKey } from '../limits/client-address.ts';
+import type { LimitUse, Limits } from '../limits/limits.ts';
 import type { UserRecord, UsersRepo } from '../storage/users-repo.ts';
 import { parseLogin } from './contact.ts';
 import type { PasswordHasher } from './passwords.ts';
-import type { FailureThrottle } from './throttle.ts';
-
-export interface SignInLimits {
-  accountFailures: number;
-  ipFailures: number;
-  windowSeconds: number;
-}
 
 /**
  * Checks a username and password. Every door that signs people in with a password (the
  * hosted login page, the OAuth password grant, Vault's /reg/auth/token) comes through here,
  * so the rules are the same everywhere:
  * - a wrong username and a wrong password fail alike, in the same time;
- * - failures are counted per account and per client IP; a blocked account blocks only
- *   itself, and a blocked IP only itself;
+ * - every attempt takes a point before the password is hashed, so racing requests cannot
+ *   get more guesses than the limit; a successful one gives its point back;
+ * - attempts are counted per account and client address (tight), per account (a much
+ *   higher ceiling) and per address, so someone guessing from one address never locks the
+ *   owner out from another (docs/limits.md);
  * - a hash made with weaker parameters than configured is replaced on success.
  */
 export class PasswordSignIn {
   readonly #users: UsersRepo;
   readonly #hasher: PasswordHasher;
-  readonly #throttle: FailureThrottle;
-  readonly #limits: SignInLimits;
+  readonly #limits: Limits;
+  readonly #catalogue: LimitCatalogue['signIn'];
 
-  constructor(users: UsersRepo, hasher: PasswordHasher, throttle: FailureThrottle, limits: SignInLimits) {
+  constructor(users: UsersRepo, hasher: PasswordHasher, limits: Limits, catalogue: LimitCatalogue['signIn']) {
     this.#users = users;
     this.#hasher = hasher;
-    this.#throttle = throttle;
     this.#limits = limits;
+    this.#catalogue = catalogue;
   }
 
   async verify(username: string, password: string, ip: string): Promise<UserRecord> {
     const login = parseLogin(username);
-    // The account key is the normalised username, so a lock works for unknown names too
-    // and does not reveal whether the account exists.
-    const accountKey = `account:${login ? Object.values(login)[0] : username.trim().toLowerCase()}`;
-    const ipKey = `ip:${ip}`;
-    const wait = Math.max(
-      this.#throttle.blockedFor(accountKey, this.#limits.accountFailures),
-      this.#throttle.blockedFor(ipKey, this.#limits.ipFailures),
-    );
-    if (wait > 0) throw new AppError('too_many_requests', 'Too many failed sign-in attempts; try again later', { retryAfter: wait });
-
     const user = login && ('email' in login ? await this.#users.findByEmail(login.email) : await this.#users.findByPhone(login.phone));
+    // An account is counted as one whichever of its names (email, phone) is typed. A name
+    // that is no account is counted under itself: guesses against it are limited alike, and
+    // the answers do not tell the two apart (the store only sees keyed hashes).
+    const account = user ? `user:${user.id}` : `name:${login ? Object.values(login)[0] : username.trim().toLowerCase()}`;
+    const address = addressKey(ip);
+    const pair: LimitUse = { limit: this.#catalogue.accountFromAddress, key: `${account}|${address}` };
+    const others: LimitUse[] = [
+      { limit: this.#catalogue.account, key: account },
+      { limit: this.#catalogue.address, key: address },
+    ];
+    const verdict = await this.#limits.consume([pair, ...others]);
+    if (!verdict.allowed) throw new AppError('too_many_requests', 'Too many failed sign-in attempts; try again later', { retryAfter: verdict.retryAfter });
+
     if (!user?.passwordHash) {
       await this.#hasher.checkAgainstNothing(password);
-      return this.#fail(accountKey, ipKey);
+      throw invalidCredentials();
     }
     const check = await this.#hasher.check(user.passwordHash, password);
-    if (!check.ok) return this.#fail(accountKey, ipKey);
+    if (!check.ok) throw invalidCredentials();
 
-    this.#throttle.reset(accountKey);
+    // The owner got in from here: what was guessed from this address is forgiven, and this
+    // attempt does not count against the account or the address.
+    await Promise.all([this.#limits.reset([pair]), this.#limits.refund(others)]);
     if (check.needsRehash) await this.#users.update(user.id, { passwordHash: await this.#hasher.hash(password) });
     return user;
   }
+}
 
-  #fail(accountKey: string, ipKey: string): never {
-    this.#throttle.recordFailure(accountKey, this.#limits.windowSeconds);
-    this.#throttle.recordFailure(ipKey, this.#limits.windowSeconds);
-    throw new AppError('invalid_credentials', 'The username or password is wrong');
-  }
+function invalidCredentials(): AppError {
+  return new AppError('invalid_credentials', 'The username or password is wrong');
 }

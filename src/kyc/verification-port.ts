@@ -6,7 +6,8 @@ import type { VerificationImages } from '../verification/types.ts';
  * more: start one for a flow, look at it, read it with its images, delete its data.
  */
 export interface VerificationPort {
-  start(input: { provider: string; clientId?: string | undefined; flowId?: string | undefined; returnTo: string }): Promise<{ verification: VerificationView; next: string }>;
+  /** Refused with `too_many_requests` beyond the start limits (per client address, per client). */
+  start(input: { provider: string; clientId?: string | undefined; flowId?: string | undefined; returnTo: string; ip?: string | undefined }): Promise<{ verification: VerificationView; next: string }>;
   /** The verification, a pending one first brought up to date (expiry, a missed webhook). */
   refresh(id: string): Promise<VerificationView | undefined>;
   /** The verification and, while its data is not deleted, its images, in one read. */

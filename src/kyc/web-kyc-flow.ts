@@ -17,9 +17,16 @@ export const webKycFlow = defineFlow({
     failed: [],
     revoked: [],
   },
-  // Long enough for an asynchronous verification to come back; shortened once a code exists.
+  // From the start of the verification: long enough for an asynchronous verification to
+  // come back; shortened once a code exists. Before it starts, a flow lives INTRO_TTL_SECONDS.
   ttlSeconds: 3600,
 });
+
+/**
+ * A flow the person never started (anyone with a client's public id can open one) expires
+ * after this long, and the periodic purge deletes it.
+ */
+export const INTRO_TTL_SECONDS = 10 * 60;
 
 export type WebKycState = keyof typeof webKycFlow.transitions;
 

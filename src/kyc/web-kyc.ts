@@ -17,6 +17,7 @@ import { checkAuthorizeRequest, redirectWith, type FatalReason } from './web-kyc
 import { webKycSettings } from './web-kyc-settings.ts';
 import {
   CODE_TTL_SECONDS,
+  INTRO_TTL_SECONDS,
   TOKEN_TTL_SECONDS,
   WEB_KYC_PAGES,
   continuePath,
@@ -119,34 +120,41 @@ export class WebKyc {
       clientId: check.client.clientId,
       data: check.request satisfies WebKycData,
       context: { provider: check.settings.provider } satisfies WebKycContext,
+      ttlSeconds: INTRO_TTL_SECONDS,
     })) as WebKycFlow;
     return { kind: 'started', page: pageView(flow, check.client) };
   }
 
-  /** The person chose to start: the verification begins; returns where to send them. */
-  async begin(flowId: string): Promise<ResumeOutcome | { kind: 'verification'; next: string }> {
+  /**
+   * The person chose to start: the verification begins; returns where to send them. Beyond
+   * the start limits (per client address, per client) no vendor session is opened and the
+   * operator hears `temporarily_unavailable` (RFC 6749 §4.1.2.1).
+   */
+  async begin(flowId: string, ip: string): Promise<ResumeOutcome | { kind: 'verification'; next: string }> {
     const flow = await this.#find(flowId);
     if (!flow) return { kind: 'unknown' };
     if (flow.state !== 'created') return this.resume(flowId);
     if (this.#d.flows.isExpired(flow)) return this.#fail(flow, 'expired');
     let started: Awaited<ReturnType<VerificationPort['start']>>;
     try {
-      started = await this.#d.verification.start({ provider: flow.context.provider, clientId: flow.clientId, flowId: flow.id, returnTo: continuePath(flow.id) });
+      started = await this.#d.verification.start({ provider: flow.context.provider, clientId: flow.clientId, flowId: flow.id, returnTo: continuePath(flow.id), ip });
     } catch (error) {
       // The client names a provider this deployment does not offer: the operator must hear of it.
       if (isAppError(error) && error.code === 'validation_failed') return this.#fail(flow, 'provider_unavailable', 'server_error');
+      if (isAppError(error) && error.code === 'too_many_requests') return this.#fail(flow, 'too_many_requests', 'temporarily_unavailable');
       throw error;
     }
     const { verification, next } = started;
+    const expiresAt = new Date(this.#d.clock.now().getTime() + webKycFlow.ttlSeconds * 1000);
     try {
       await this.#inTransaction(async ({ flows, grants }) => {
-        await flows.transition(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId: verification.id } });
+        await flows.transition(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId: verification.id }, expiresAt });
         await grants.insert({
           flowId: flow.id,
           clientId: flow.clientId!,
           verificationId: verification.id,
           redirectUri: flow.data.redirectUri,
-          retainUntil: flow.expiresAt,
+          retainUntil: expiresAt,
           now: this.#d.clock.now(),
         });
       });
@@ -284,7 +292,7 @@ export class WebKyc {
     return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { code, state: flow.data.state }) };
   }
 
-  async #fail(flow: WebKycFlow, reason: string, error: 'access_denied' | 'server_error' = 'access_denied'): Promise<ResumeOutcome> {
+  async #fail(flow: WebKycFlow, reason: string, error: 'access_denied' | 'server_error' | 'temporarily_unavailable' = 'access_denied'): Promise<ResumeOutcome> {
     try {
       await this.#inTransaction(async ({ flows, grants }) => {
         await flows.transition(webKycFlow, flow, 'failed', { context: { ...flow.context, reason } }, { payload: { reason } });

@@ -4,6 +4,9 @@ import { defineFlow, isTerminal } from '../flows/engine.ts';
 import { Wallet } from '../identity/wallet.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { AppError, isAppError } from '../kernel/errors.ts';
+import type { LimitCatalogue } from '../limits/catalogue.ts';
+import { addressKey } from '../limits/client-address.ts';
+import type { Limits } from '../limits/limits.ts';
 import { ConsentsRepo } from '../storage/consents-repo.ts';
 import { CredentialsRepo } from '../storage/credentials-repo.ts';
 import type { Db, Queryable } from '../storage/db.ts';
@@ -85,6 +88,8 @@ export interface VerificationEngineDeps {
   sealer: Sealer;
   clock: Clock;
   logger: Logger;
+  /** Starts per client address and per client: a start may open a paid vendor session. */
+  limits: { limits: Limits; catalogue: LimitCatalogue['verificationStart'] };
 }
 
 /** One change to one verification, decided by looking at its current record. */
@@ -127,7 +132,12 @@ export class VerificationEngine {
     this.defaultProvider = options.defaultProvider ?? (options.providers.has('sandbox') ? 'sandbox' : [...options.providers.keys()][0]);
   }
 
-  /** Creates the verification, asks the provider to start, returns where to send the person (absolute URL or idflow path). */
+  /**
+   * Creates the verification, asks the provider to start, returns where to send the person
+   * (absolute URL or idflow path). Each start is counted, before the provider is asked,
+   * against the address of the person's browser and against the client; beyond either
+   * limit it is refused (`too_many_requests`) and no vendor session is opened.
+   */
   async start(input: {
     provider: string;
     clientId?: string | undefined;
@@ -135,12 +145,23 @@ export class VerificationEngine {
     flowId?: string | undefined;
     returnTo: string;
     locale?: string | undefined;
+    /** The person's client address, as the HTTP layer determined it. */
+    ip?: string | undefined;
   }): Promise<{ verification: VerificationView; next: string }> {
     const provider = this.providers.get(input.provider);
     if (!provider) throw new AppError('validation_failed', 'This verification provider is not available', { fields: [{ field: '/provider', message: 'is not a configured provider' }] });
     // Only a path on this deployment: a verification must never become an open redirect.
     if (!/^\/(?![/\\])[^\s]*$/.test(input.returnTo)) {
       throw new AppError('validation_failed', 'returnTo must be a path on this server', { fields: [{ field: '/returnTo', message: 'must start with a single /' }] });
+    }
+    const { limits, catalogue } = this.#deps.limits;
+    const verdict = await limits.consume([
+      ...(input.ip ? [{ limit: catalogue.perAddress, key: addressKey(input.ip) }] : []),
+      ...(input.clientId ? [{ limit: catalogue.perClient, key: input.clientId }] : []),
+    ]);
+    if (!verdict.allowed) {
+      this.#deps.logger.warn({ clientId: input.clientId, limit: verdict.limit, retryAfter: verdict.retryAfter }, 'verification.start_limited');
+      throw new AppError('too_many_requests', 'Too many verifications were started; try again later', { retryAfter: verdict.retryAfter, detail: `limit ${verdict.limit}` });
     }
     const id = randomUUID();
     const started = await provider.start({ verificationId: id, returnUrl: `${this.#baseUrl}${this.returnPath(id)}`, locale: input.locale });

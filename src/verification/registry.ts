@@ -4,7 +4,7 @@ import type { Clock } from '../kernel/clock.ts';
 import type { Db } from '../storage/db.ts';
 import type { Sealer } from '../storage/sealer.ts';
 import { VerificationsRepo } from '../storage/verifications-repo.ts';
-import { VerificationEngine } from './engine.ts';
+import { VerificationEngine, type VerificationEngineDeps } from './engine.ts';
 import { SandboxProvider } from './providers/sandbox/provider.ts';
 import { VeriffProvider } from './providers/veriff/provider.ts';
 import type { VerificationProvider } from './types.ts';
@@ -28,11 +28,18 @@ export function buildProviders(config: Config, clock: Clock): { providers: Map<s
   return { providers, trustFrameworks };
 }
 
-export function buildVerificationEngine(deps: { config: Config; db: Db; sealer: Sealer; clock: Clock; logger: Logger }): VerificationEngine {
-  const { config, db, sealer, clock, logger } = deps;
+export function buildVerificationEngine(deps: {
+  config: Config;
+  db: Db;
+  sealer: Sealer;
+  clock: Clock;
+  logger: Logger;
+  limits: VerificationEngineDeps['limits'];
+}): VerificationEngine {
+  const { config, db, sealer, clock, logger, limits } = deps;
   const { providers, trustFrameworks } = buildProviders(config, clock);
   return new VerificationEngine(
-    { db, repo: new VerificationsRepo(db, sealer), sealer, clock, logger },
+    { db, repo: new VerificationsRepo(db, sealer), sealer, clock, logger, limits },
     { providers, trustFrameworks, baseUrl: config.issuer, ttlSeconds: config.verification.ttlSeconds, defaultProvider: config.verification.defaultProvider },
   );
 }

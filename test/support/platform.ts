@@ -133,6 +133,7 @@ export async function startPlatform(backend: Backend, options: PlatformOptions =
     },
     async close() {
       await app.close();
+      await services.limits.close();
       await drop();
     },
   };

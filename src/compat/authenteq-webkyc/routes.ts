@@ -106,7 +106,7 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
         if (!sameBrowser(request) || !formTokenValid(services.formKey, `web_kyc_form:${request.params.flowId}`, request.body?.csrf)) {
           return sendHtml(reply, 403, errorPage('other_browser'));
         }
-        return answer(reply, await webKyc.begin(request.params.flowId));
+        return answer(reply, await webKyc.begin(request.params.flowId, request.ip));
       },
     );
 

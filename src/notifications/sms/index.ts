@@ -5,7 +5,8 @@ import { DestinationPolicy } from './destination-policy.ts';
 import { DevOutboxSender } from './dev-outbox-sender.ts';
 import { DisabledSmsSender } from './disabled-sender.ts';
 import { LimitedSmsSender } from './limited-sender.ts';
-import { MemorySendCounter, type SendCounter } from './send-counter.ts';
+import type { LimitCatalogue } from '../../limits/catalogue.ts';
+import type { Limits } from '../../limits/limits.ts';
 import type { SmsSender } from './sender.ts';
 import { TwilioSender } from './twilio-sender.ts';
 
@@ -19,8 +20,8 @@ export interface SmsSetup {
   outbox: DevOutboxSender | undefined;
 }
 
-/** Builds the SMS sender the configuration names. `counter` is for sharing limits across nodes. */
-export function createSmsSender(config: Config, clock: Clock, logger: Logger, counter?: SendCounter): SmsSetup {
+/** Builds the SMS sender the configuration names, within the platform's send limits. */
+export function createSmsSender(config: Config, clock: Clock, logger: Logger, limits: { limits: Limits; catalogue: LimitCatalogue['sms'] }): SmsSetup {
   const sms = config.sms;
   if (sms.sender === 'none') return { sender: new DisabledSmsSender(), outbox: undefined };
   let provider: SmsSender;
@@ -34,6 +35,6 @@ export function createSmsSender(config: Config, clock: Clock, logger: Logger, co
     if (!sms.twilio) throw new ConfigError('IDFLOW_TWILIO_ACCOUNT_SID', 'is required with IDFLOW_SMS_SENDER=twilio');
     provider = new TwilioSender(sms.twilio, logger);
   }
-  const limited = new LimitedSmsSender(provider, counter ?? new MemorySendCounter(clock), sms.limits, new DestinationPolicy(sms.allowedCountries), logger);
+  const limited = new LimitedSmsSender(provider, limits.limits, limits.catalogue, new DestinationPolicy(sms.allowedCountries), logger);
   return { sender: limited, outbox };
 }
