@@ -100,7 +100,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
   };
   const hasher = new PasswordHasher(config.password);
   const catalogue = limitCatalogue(config);
-  const limits = new Limits(createLimitStore(config, db, clock), limitKey);
+  const limits = new Limits(await createLimitStore(config, db, clock, logger), limitKey);
   const signIn = new PasswordSignIn(repos.users, hasher, limits, catalogue.signIn);
   await ensureSigningKey(db, keyring, clock);
   const sms = createSmsSender(config, clock, logger, { limits, catalogue: catalogue.sms });

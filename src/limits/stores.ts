@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Clock } from '../kernel/clock.ts';
 import type { Db } from '../storage/db.ts';
@@ -22,11 +23,32 @@ export function databaseLimitStore(db: Db, clock: Clock): LimitStore {
  * not answer, each limit counts in the database instead (rate-limiter-flexible's insurance
  * limiter): still shared by every node, never unlimited.
  */
-export function redisLimitStore(url: string, db: Db, clock: Clock): LimitStore {
-  // Connects on first use, so CLI commands that count nothing never open a connection; a
-  // command fails after one reconnection attempt instead of queueing while Redis is away.
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-  redis.on('error', () => {});
+export async function redisLimitStore(url: string, db: Db, clock: Clock, logger: Logger): Promise<LimitStore> {
+  // While Redis is away a command fails at once (no offline queue) and the database counts
+  // instead; the client keeps reconnecting in the background.
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  let answering = true;
+  redis.on('error', (error: Error) => {
+    if (answering) logger.warn({ err: { message: error.message } }, 'limits: Redis is not answering; counting in the database until it is back');
+    answering = false;
+  });
+  redis.on('ready', () => {
+    if (!answering) logger.info('limits: Redis answers again');
+    answering = true;
+  });
+  // Start counting in Redis from the first request; a Redis that is down delays start-up by
+  // the connection timeout at most, then the database counts until it is back.
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      redis.off('ready', done);
+      redis.off('end', done);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, 2000);
+    redis.once('ready', done);
+    redis.once('end', done);
+  });
   const database = databaseLimitStore(db, clock);
   return {
     limiterFor: (limit) =>
@@ -42,8 +64,8 @@ export function redisLimitStore(url: string, db: Db, clock: Clock): LimitStore {
   };
 }
 
-export function createLimitStore(config: { redisUrl: string | undefined }, db: Db, clock: Clock): LimitStore {
-  return config.redisUrl ? redisLimitStore(config.redisUrl, db, clock) : databaseLimitStore(db, clock);
+export async function createLimitStore(config: { redisUrl: string | undefined }, db: Db, clock: Clock, logger: Logger): Promise<LimitStore> {
+  return config.redisUrl ? redisLimitStore(config.redisUrl, db, clock, logger) : databaseLimitStore(db, clock);
 }
 
 function sqlLimiter(limit: LimitDefinition, db: Db, clock: Clock): SqlRateLimiter {

@@ -63,13 +63,15 @@ async function pgliteTemplate(): Promise<Blob> {
 export interface TestDb {
   db: Db;
   drop(): Promise<void>;
+  /** Opens another connection pool to the same database (PostgreSQL); the embedded one has a single handle. */
+  reopen(): Promise<Db>;
 }
 
 /** A fresh, migrated database of the given kind; `drop` removes every trace of it. */
 export async function freshDb(backend: Backend): Promise<TestDb> {
   if (backend === 'pglite') {
     const db = await openDb({ loadDataDir: await pgliteTemplate() });
-    return { db, drop: () => db.close() };
+    return { db, drop: () => db.close(), reopen: async () => db };
   }
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const db = await openDb({ databaseUrl: POSTGRES_URL, schema, poolSize: 10 });
@@ -80,6 +82,7 @@ export async function freshDb(backend: Backend): Promise<TestDb> {
       await db.query(`drop schema ${schema} cascade`).catch(() => {});
       await db.close();
     },
+    reopen: () => openDb({ databaseUrl: POSTGRES_URL, schema, poolSize: 10 }),
   };
 }
 
@@ -94,6 +97,12 @@ export interface TestPlatform {
   url: string;
   listen(): Promise<string>;
   close(): Promise<void>;
+  /**
+   * Another node of the same deployment, as a second server process would be: its own app
+   * and services (and its own connection pool on PostgreSQL) on the same database, with the
+   * same keyring and configuration (plus `env`). Closed with this platform, or on its own.
+   */
+  anotherNode(env?: Record<string, string>): Promise<TestPlatform>;
 }
 
 export interface PlatformOptions {
@@ -107,9 +116,11 @@ export interface PlatformOptions {
 
 /** The real application on a fresh database, as production builds it. */
 export async function startPlatform(backend: Backend, options: PlatformOptions = {}): Promise<TestPlatform> {
-  const { db, drop } = await freshDb(backend);
+  const testDb = await freshDb(backend);
+  const { db, drop } = testDb;
   const port = options.listen ? await freePort() : 4000;
-  const config = loadConfig({ IDFLOW_ISSUER: `http://127.0.0.1:${port}`, PORT: String(port), LOG_LEVEL: 'silent', ...options.env });
+  const baseEnv = { IDFLOW_ISSUER: `http://127.0.0.1:${port}`, PORT: String(port), LOG_LEVEL: 'silent', ...options.env };
+  const config = loadConfig(baseEnv);
   const keyring = new Keyring([{ id: 'test', key: randomBytes(32) }]);
   const clock = options.clock ?? systemClock;
   const logLines = options.logLines;
@@ -118,6 +129,7 @@ export async function startPlatform(backend: Backend, options: PlatformOptions =
     : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const services = await createServices({ config, db, keyring, clock, logger });
   const app = await buildApp(services);
+  const nodes: TestPlatform[] = [];
   const platform: TestPlatform = {
     backend,
     services,
@@ -132,9 +144,35 @@ export async function startPlatform(backend: Backend, options: PlatformOptions =
       return platform.url;
     },
     async close() {
+      for (const node of nodes) await node.close();
       await app.close();
       await services.limits.close();
       await drop();
+    },
+    async anotherNode(env = {}) {
+      const nodeDb = await testDb.reopen();
+      const nodeConfig = loadConfig({ ...baseEnv, ...env });
+      const nodeServices = await createServices({ config: nodeConfig, db: nodeDb, keyring, clock, logger });
+      const nodeApp = await buildApp(nodeServices);
+      let closed = false;
+      const node: TestPlatform = {
+        ...platform,
+        services: nodeServices,
+        app: nodeApp,
+        config: nodeConfig,
+        url: '',
+        listen: () => Promise.reject(new Error('another node answers through inject() only')),
+        async close() {
+          if (closed) return;
+          closed = true;
+          await nodeApp.close();
+          await nodeServices.limits.close();
+          if (nodeDb !== db) await nodeDb.close();
+        },
+        anotherNode: () => platform.anotherNode(env),
+      };
+      nodes.push(node);
+      return node;
     },
   };
   if (options.listen) await platform.listen();
