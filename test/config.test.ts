@@ -42,7 +42,9 @@ describe('loadConfig', () => {
     assert.deepEqual(config.password, { memoryKiB: 19456, iterations: 2, parallelism: 1 });
     assert.equal(config.accessTokenTtl, 86400);
     assert.equal(config.refreshTokenTtl, 30 * 86400);
-    assert.deepEqual(config.signInThrottle, { accountFailures: 5, ipFailures: 50, windowSeconds: 900 });
+    assert.deepEqual(config.signInThrottle, { accountIpFailures: 5, accountFailures: 100, ipFailures: 50, windowSeconds: 900 });
+    assert.deepEqual(config.verificationStarts, { perIpPerHour: 10, perClientPerHour: 500 });
+    assert.equal(config.redisUrl, undefined);
   });
 
   it('reads every value it is given', () => {
@@ -56,16 +58,20 @@ describe('loadConfig', () => {
       IDFLOW_DATA_DIR: '/var/lib/idflow',
       IDFLOW_SEALING_KEYS: keys,
       LOG_LEVEL: 'warn',
-      IDFLOW_TRUST_PROXY: 'true',
+      IDFLOW_TRUST_PROXY: '10.0.0.0/8,192.0.2.7',
+      REDIS_URL: 'rediss://cache.internal:6380',
       IDFLOW_IMPORT: '/etc/idflow/import.json',
       IDFLOW_ARGON2_MEMORY_KIB: '65536',
       IDFLOW_ARGON2_ITERATIONS: '3',
       IDFLOW_ARGON2_PARALLELISM: '2',
       IDFLOW_ACCESS_TOKEN_TTL: '600',
       IDFLOW_REFRESH_TOKEN_TTL: '3600',
-      IDFLOW_SIGNIN_ACCOUNT_FAILURES: '3',
+      IDFLOW_SIGNIN_ACCOUNT_IP_FAILURES: '4',
+      IDFLOW_SIGNIN_ACCOUNT_FAILURES: '30',
       IDFLOW_SIGNIN_IP_FAILURES: '20',
       IDFLOW_SIGNIN_WINDOW_SECONDS: '60',
+      IDFLOW_VERIFICATION_STARTS_PER_IP_PER_HOUR: '2',
+      IDFLOW_VERIFICATION_STARTS_PER_CLIENT_PER_HOUR: '50',
     });
     assert.equal(config.port, 8443);
     assert.equal(config.host, '127.0.0.1');
@@ -75,12 +81,14 @@ describe('loadConfig', () => {
     assert.equal(config.dataDir, '/var/lib/idflow');
     assert.equal(config.sealingKeys, keys);
     assert.equal(config.logLevel, 'warn');
-    assert.equal(config.trustProxy, true);
+    assert.deepEqual(config.trustProxy, ['10.0.0.0/8', '192.0.2.7']);
+    assert.equal(config.redisUrl, 'rediss://cache.internal:6380');
     assert.equal(config.importFile, '/etc/idflow/import.json');
     assert.deepEqual(config.password, { memoryKiB: 65536, iterations: 3, parallelism: 2 });
     assert.equal(config.accessTokenTtl, 600);
     assert.equal(config.refreshTokenTtl, 3600);
-    assert.deepEqual(config.signInThrottle, { accountFailures: 3, ipFailures: 20, windowSeconds: 60 });
+    assert.deepEqual(config.signInThrottle, { accountIpFailures: 4, accountFailures: 30, ipFailures: 20, windowSeconds: 60 });
+    assert.deepEqual(config.verificationStarts, { perIpPerHour: 2, perClientPerHour: 50 });
   });
 
   it('derives the default issuer from PORT, and allows PORT=0', () => {
@@ -109,6 +117,10 @@ describe('loadConfig', () => {
     failsOn({ IDFLOW_SIGNIN_ACCOUNT_FAILURES: '0' }, 'IDFLOW_SIGNIN_ACCOUNT_FAILURES');
     failsOn({ IDFLOW_SIGNIN_IP_FAILURES: 'x' }, 'IDFLOW_SIGNIN_IP_FAILURES');
     failsOn({ IDFLOW_SIGNIN_WINDOW_SECONDS: '86401' }, 'IDFLOW_SIGNIN_WINDOW_SECONDS');
+    failsOn({ IDFLOW_SIGNIN_ACCOUNT_IP_FAILURES: '0' }, 'IDFLOW_SIGNIN_ACCOUNT_IP_FAILURES');
+    failsOn({ IDFLOW_VERIFICATION_STARTS_PER_IP_PER_HOUR: '0' }, 'IDFLOW_VERIFICATION_STARTS_PER_IP_PER_HOUR');
+    failsOn({ IDFLOW_VERIFICATION_STARTS_PER_CLIENT_PER_HOUR: 'many' }, 'IDFLOW_VERIFICATION_STARTS_PER_CLIENT_PER_HOUR');
+    failsOn({ REDIS_URL: 'cache:6379' }, 'REDIS_URL');
   });
 
   it('refuses sealing keys in a bad format or of the wrong length, without repeating them', () => {
