@@ -70,8 +70,8 @@ for (const backend of await backends()) {
     let jwksServer: Awaited<ReturnType<typeof serveJwks>>;
 
     before(async () => {
-      // Behind a proxy, as in production: the engine is told to trust X-Forwarded-*.
-      platform = await startPlatform(backend, { listen: true, env: { IDFLOW_TRUST_PROXY: 'true' } });
+      // Behind a proxy, as in production: the engine is told to trust X-Forwarded-* from it.
+      platform = await startPlatform(backend, { listen: true, env: { IDFLOW_TRUST_PROXY: 'loopback' } });
       issuer = platform.url;
       await user(platform, 'ada@example.com');
       inlineKey = await signingKey('ES256', 'inline-1');

@@ -55,16 +55,14 @@ export class Limits {
    * the account's count — and the most specific use should come first.
    */
   async consume(uses: readonly LimitUse[]): Promise<LimitVerdict> {
-    const taken: LimitUse[] = [];
-    for (const use of uses) {
+    for (const [index, use] of uses.entries()) {
       try {
-        taken.push(use);
         await this.#limiter(use.limit).consume(this.#key(use));
       } catch (error) {
-        await this.refund(taken).catch(() => {});
-        if (error instanceof RateLimiterRes) {
-          return { allowed: false, retryAfter: Math.max(1, Math.ceil(error.msBeforeNext / 1000)), limit: use.limit.name };
-        }
+        // Over the limit, the store counted this use too; failing, it counted nothing.
+        const refused = error instanceof RateLimiterRes;
+        await this.refund(uses.slice(0, refused ? index + 1 : index)).catch(() => {});
+        if (refused) return { allowed: false, retryAfter: Math.max(1, Math.ceil(error.msBeforeNext / 1000)), limit: use.limit.name };
         throw error;
       }
     }
