@@ -145,7 +145,7 @@ for (const backend of await backends()) {
         const plain = cookiesOf(await platform.app.inject({ url: authorize, headers: FORGED }));
         assert.ok(plain.length > 0 && plain.every((c) => !/;\s*secure/i.test(c)), `an http issuer's cookies: ${plain.join(' | ')}`);
 
-        const tls = await startPlatform(backend, { env: { IDFLOW_ISSUER: 'https://id.example', IDFLOW_TRUST_PROXY: 'true' } });
+        const tls = await startPlatform(backend, { env: { IDFLOW_ISSUER: 'https://id.example', IDFLOW_TRUST_PROXY: 'loopback' } });
         try {
           await tls.services.clients.save({ clientId: 'web-app', name: 'Web App', redirectUris: [REDIRECT_URI], scope: 'openid' });
           await tls.services.oauth.reloadIfChanged();
