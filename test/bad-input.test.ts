@@ -248,7 +248,7 @@ for (const backend of await backends()) {
         ['/reg/auth/token', 'application/json', '{"grant_type":'],
       ];
       for (const [path, type, partial] of cases) {
-        const socket = connect(Number(port), '127.0.0.1');
+        const socket = connect(Number(port), '127.0.0.1').on('error', () => {});
         await new Promise((resolve) => socket.once('connect', resolve));
         socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${oneClickKey}\r\nContent-Type: ${type}\r\nContent-Length: 1000\r\n\r\n${partial}`);
         await sleep(50);

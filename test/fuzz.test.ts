@@ -20,7 +20,7 @@ import { backends, startPlatform, type Backend, type TestPlatform } from './supp
  */
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
-const RUNS: Record<Backend, number> = { pglite: Number(process.env.FUZZ_RUNS ?? 2500), postgres: Math.round(Number(process.env.FUZZ_RUNS ?? 2500) * 0.6) };
+const RUNS: Record<Backend, number> = { pglite: Number(process.env.FUZZ_RUNS ?? 4000), postgres: Math.round(Number(process.env.FUZZ_RUNS ?? 4000) * 0.6) };
 const REDIRECT_URI = 'https://rp.example/cb';
 const VERIFF = { apiKey: 'veriff-api-key-1', sharedSecret: 'veriff-shared-secret-1' };
 
@@ -146,9 +146,11 @@ for (const backend of await backends()) {
         pages: [{}, { cookie: cookies.interaction }, { cookie: cookies.flow }, { cookie: `${cookies.interaction}; ${cookies.flow}` }],
         oneClick: [{}, ...Object.values(brandKeys).map((key) => ({ authorization: key })), { authorization: `Bearer ${brandKeys.semi_hosted}` }, { authorization: 'not-a-key' }],
         webKycApi: [{}, { authorization: 'Bearer abc' }, { authorization: `Bearer ${tokens.access_token}` }],
+        // Vault's app is public: it sends no client authentication.
+        vault: [{}, {}, { authorization: basic('web', webSecret) }],
       };
       const credentialsFor = (path: string) =>
-        /^\/(oauth|reg)\//.test(path) ? credentials.oauth : /^(\/v2)?\/1-click(?!\/wallet)/.test(path) ? credentials.oneClick : path.startsWith('/v2/web-kyc') ? credentials.webKycApi : credentials.pages;
+        path.startsWith('/reg/') ? credentials.vault : path.startsWith('/oauth/') ? credentials.oauth : /^(\/v2)?\/1-click(?!\/wallet)/.test(path) ? credentials.oneClick : path.startsWith('/v2/web-kyc') ? credentials.webKycApi : credentials.pages;
       const signVeriff = (request: FuzzRequest): FuzzRequest => ({
         ...request,
         headers: { ...request.headers, 'x-auth-client': VERIFF.apiKey, 'x-hmac-signature': createHmac('sha256', VERIFF.sharedSecret).update(request.payload ?? '').digest('hex') },

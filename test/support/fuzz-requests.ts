@@ -85,10 +85,10 @@ function validValue(schema: JsonSchema, known: Known, depth: number): fc.Arbitra
     } else if (type === 'integer' || type === 'number') options.push(fc.integer({ min: -10, max: 100_000 }));
     else if (type === 'boolean') options.push(fc.boolean());
     else if (type === 'null') options.push(fc.constant(null));
-    else if (type === 'array') options.push(depth > 3 ? fc.constant([]) : fc.array(value(schema.items ?? {}, '', known, depth + 1), { maxLength: Math.min(schema.maxItems ?? 3, 3) }));
-    else if (type === 'object') options.push(objectValue(schema, known, depth + 1));
+    else if (type === 'array') options.push(depth > 3 ? fc.constant([]) : fc.array(value(schema.items ?? {}, '', known, depth + 1, true), { maxLength: Math.min(schema.maxItems ?? 3, 3) }));
+    else if (type === 'object') options.push(objectValue(schema, known, depth + 1, true));
   }
-  if (!options.length) return schema.properties ? objectValue(schema, known, depth + 1) : fc.oneof(fc.string({ maxLength: 10 }), fc.integer());
+  if (!options.length) return schema.properties ? objectValue(schema, known, depth + 1, true) : fc.oneof(fc.string({ maxLength: 10 }), fc.integer());
   return fc.oneof(...options);
 }
 
@@ -98,25 +98,29 @@ function boundaryValue(schema: JsonSchema): fc.Arbitrary<unknown> {
   return fc.constantFrom('', 'x'.repeat(schema.minLength ?? 1), ...(max ? ['x'.repeat(max), 'x'.repeat(max + 1), 'é'.repeat(max)] : []));
 }
 
-/** A value for a field or parameter named `name`: known, valid, on a boundary, of the wrong type or hostile. */
-export function value(schema: JsonSchema, name: string, known: Known, depth = 0): fc.Arbitrary<unknown> {
+/**
+ * A value for a field or parameter named `name`: known, valid, on a boundary, of the wrong
+ * type or hostile. A `clean` value is only known or valid, to get past the first checks.
+ */
+export function value(schema: JsonSchema, name: string, known: Known, depth = 0, clean = false): fc.Arbitrary<unknown> {
   const knownValues = known[name] ?? [];
+  const bent = clean ? 0 : 1;
   return fc.oneof(
     { weight: knownValues.length ? 4 : 0, arbitrary: knownValues.length ? fc.constantFrom(...knownValues) : fc.constant('') },
     { weight: 3, arbitrary: validValue(schema, known, depth) },
-    { weight: 1, arbitrary: boundaryValue(schema) },
-    { weight: 1, arbitrary: wrongType },
-    { weight: 2, arbitrary: hostileString },
+    { weight: bent, arbitrary: boundaryValue(schema) },
+    { weight: bent, arbitrary: wrongType },
+    { weight: 2 * bent, arbitrary: hostileString },
   );
 }
 
 /** An object with some of the schema's properties (the required ones mostly) and sometimes extra keys. */
-export function objectValue(schema: JsonSchema, known: Known, depth = 0): fc.Arbitrary<Record<string, unknown>> {
+export function objectValue(schema: JsonSchema, known: Known, depth = 0, clean = false): fc.Arbitrary<Record<string, unknown>> {
   const required = new Set(schema.required ?? []);
   const properties = Object.entries(schema.properties ?? {});
-  const present = properties.map(([name, s]) => fc.option(value(s, name, known, depth), { nil: undefined, freq: required.has(name) ? 12 : 2 }));
+  const present = properties.map(([name, s]) => fc.option(value(s, name, known, depth, clean), { nil: undefined, freq: required.has(name) ? 12 : 2 }));
   const extra = fc.array(fc.tuple(fc.constantFrom('extra', 'a\0b', '\ud800', ...PROTOTYPE_NAMES), fc.oneof(hostileString, wrongType)), { maxLength: 2 });
-  return fc.tuple(fc.tuple(...present), fc.oneof({ weight: 5, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: extra })).map(([values, extras]) =>
+  return fc.tuple(fc.tuple(...present), fc.oneof({ weight: 5, arbitrary: fc.constant([]) }, { weight: clean ? 0 : 1, arbitrary: extra })).map(([values, extras]) =>
     // fromEntries defines own properties, so `__proto__` is sent as a key, as an attacker would.
     Object.fromEntries([...properties.flatMap(([name], i) => (values[i] === undefined ? [] : [[name, values[i]]])), ...extras]),
   );
@@ -151,13 +155,20 @@ interface Body {
   payload?: string;
 }
 
+/** The body in each encoding some route takes: JSON, a form, a multipart form (with a file or not). */
+function wellEncoded(fields: Record<string, unknown>): fc.Arbitrary<Body> {
+  return fc.oneof(
+    { weight: 5, arbitrary: fc.constant({ type: 'application/json', payload: JSON.stringify(fields) }) },
+    { weight: 3, arbitrary: fc.constant({ type: 'application/x-www-form-urlencoded', payload: formOf(fields) }) },
+    { weight: 2, arbitrary: fc.constantFrom('images', 'face', 'front', 'none').map((file) => ({ type: 'multipart/form-data; boundary=XyZ', payload: multipartOf(fields, 'XyZ', file === 'none' ? undefined : { name: file, bytes: '\x89PNG\r\n\x1a\n\0\0' }) })) },
+  );
+}
+
 /** The body in a right, a wrong or a broken encoding. */
 function bodyOf(fields: Record<string, unknown>): fc.Arbitrary<Body> {
   const json = JSON.stringify(fields);
   return fc.oneof(
-    { weight: 5, arbitrary: fc.constant({ type: 'application/json', payload: json }) },
-    { weight: 3, arbitrary: fc.constant({ type: 'application/x-www-form-urlencoded', payload: formOf(fields) }) },
-    { weight: 2, arbitrary: fc.constantFrom('images', 'face', 'front', 'none').map((file) => ({ type: 'multipart/form-data; boundary=XyZ', payload: multipartOf(fields, 'XyZ', file === 'none' ? undefined : { name: file, bytes: '\x89PNG\r\n\x1a\n\0\0' }) })) },
+    { weight: 10, arbitrary: wellEncoded(fields) },
     {
       weight: 2,
       arbitrary: fc.constantFrom<Body>(
@@ -187,9 +198,13 @@ function bodyOf(fields: Record<string, unknown>): fc.Arbitrary<Body> {
   );
 }
 
+function pathWith(template: string, params: Record<string, unknown>): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => percentEncode(asText(params[name])));
+}
+
 /** A path with its parameters, sometimes bent: undecodable, doubled slashes, too long, another case. */
 function pathOf(template: string, params: Record<string, unknown>): fc.Arbitrary<string> {
-  const path = template.replace(/\{(\w+)\}/g, (_, name: string) => percentEncode(asText(params[name])));
+  const path = pathWith(template, params);
   return fc.oneof(
     { weight: 8, arbitrary: fc.constant(path) },
     {
@@ -237,22 +252,29 @@ const extraHeaders: fc.Arbitrary<Record<string, string>> = fc.oneof(
 
 const OTHER_METHODS: readonly Method[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'];
 
-/** A request to the target: mostly as the route expects it, often bent somewhere. */
+/**
+ * A request to the target: one in three as the route expects it (known and valid values,
+ * a right encoding) to reach what lies past the first checks; the others bent somewhere.
+ */
 export function requestTo(target: Target, known: Known): fc.Arbitrary<FuzzRequest> {
-  const params = objectValue({ properties: target.params ?? {}, required: Object.keys(target.params ?? {}) }, known);
-  const query = objectValue({ properties: target.query ?? {} }, known);
+  return fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 2, arbitrary: fc.constant(false) }).chain((clean) => request(target, known, clean));
+}
+
+function request(target: Target, known: Known, clean: boolean): fc.Arbitrary<FuzzRequest> {
+  const params = objectValue({ properties: target.params ?? {}, required: Object.keys(target.params ?? {}) }, known, 0, clean);
+  const query = objectValue({ properties: target.query ?? {} }, known, 0, clean);
   const takesBody = target.method !== 'GET' && target.method !== 'HEAD';
-  const fields = target.body ? objectValue(target.body, known) : fc.constant({});
-  const body = fields.chain((f) => (takesBody ? bodyOf(f) : fc.oneof({ weight: 9, arbitrary: fc.constant<Body>({}) }, { weight: 1, arbitrary: bodyOf(f) })));
-  const method = fc.oneof({ weight: 12, arbitrary: fc.constant(target.method) }, { weight: 1, arbitrary: fc.constantFrom(...OTHER_METHODS) });
+  const fields = target.body ? objectValue(target.body, known, 0, clean) : fc.constant({});
+  const body = fields.chain((f) => (clean ? (takesBody ? wellEncoded(f) : fc.constant<Body>({})) : takesBody ? bodyOf(f) : fc.oneof({ weight: 9, arbitrary: fc.constant<Body>({}) }, { weight: 1, arbitrary: bodyOf(f) })));
+  const method = fc.oneof({ weight: 12, arbitrary: fc.constant(target.method) }, { weight: clean ? 0 : 1, arbitrary: fc.constantFrom(...OTHER_METHODS) });
   return fc
     .record({
       method,
-      path: params.chain((p) => pathOf(target.path, p)),
-      query: target.query ? query.chain(queryOf) : fc.constantFrom('', '', '', '%zz=1'),
+      path: params.chain((p) => (clean ? fc.constant(pathWith(target.path, p)) : pathOf(target.path, p))),
+      query: target.query ? query.chain((q) => (clean ? fc.constant(formOf(q)) : queryOf(q))) : fc.constantFrom(...(clean ? [''] : ['', '', '', '%zz=1'])),
       body,
       credentials: fc.constantFrom(...target.credentials),
-      extra: extraHeaders,
+      extra: clean ? fc.constant({}) : extraHeaders,
       signed: fc.boolean(),
     })
     .map(({ method: m, path, query: q, body: b, credentials, extra, signed }) => {

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formToken, formTokenValid } from '../../../http/forms.ts';
 import type { Clock } from '../../../kernel/clock.ts';
 import { AppError, isAppError } from '../../../kernel/errors.ts';
+import { isStorableText } from '../../../kernel/text.ts';
 import { sniffImage, type VisualData } from '../../documents/index.ts';
 import type { VerificationEngine, VerificationView } from '../../engine.ts';
 import { documentPage, faceMatchPage, livenessPage, type DocumentFormValues } from './pages.ts';
@@ -55,6 +56,7 @@ async function readUpload(request: FastifyRequest, maxImageBytes: number, fileNa
       } else {
         if (!TEXT_FIELDS.has(part.fieldname)) continue;
         if (part.valueTruncated) throw new FormProblem('One of the fields is too long.');
+        if (!isStorableText(String(part.value ?? ''))) throw new FormProblem('One of the fields holds a character that is not allowed.');
         upload.fields[part.fieldname] = String(part.value ?? '');
       }
     }
