@@ -277,6 +277,14 @@ for (const makeTarget of targets) {
       const after = (json(await run('client', 'list', '--json')) as Record<string, any>[]).find((c) => c.client_id === id)!;
       assert.deepEqual(after, { ...switched, client_id: id }, 'a refused update changes nothing');
 
+      // Public and back: the old secret is gone for good, a new one is shown once.
+      const madePublic = json(await run('client', 'update', id, '--public', '--json'));
+      assert.equal(madePublic.token_endpoint_auth_method, 'none');
+      const confidentialAgain = json(await run('client', 'update', id, '--no-public', '--json'));
+      assert.equal(confidentialAgain.token_endpoint_auth_method, 'client_secret_basic');
+      assert.match(confidentialAgain.client_secret, /^[A-Za-z0-9_-]{43}$/);
+      assert.notEqual(confidentialAgain.client_secret, confidential.client_secret);
+
       const unknown = await run('client', 'update', 'no-such-client', '--scope', 'openid');
       assert.equal(unknown.status, 1);
       assert.match(unknown.stderr, /No client no-such-client/);

@@ -218,30 +218,21 @@ function inputOf(client: ClientRecord): ClientInput {
 
 /** `base` with the changes applied: undefined keeps a field, null removes it, 1-Click settings field by field. */
 function applyChanges(base: ClientInput, changes: ClientChanges): ClientInput {
-  const next = merge(authenticationChange(base, changes) as unknown as Record<string, unknown>, changes as Record<string, unknown>);
+  const next = merge(base as unknown as Record<string, unknown>, changes as Record<string, unknown>) as unknown as ClientInput;
   if (changes.oneClick) next.oneClick = merge((base.oneClick ?? {}) as Record<string, unknown>, changes.oneClick as Record<string, unknown>);
-  return next as unknown as ClientInput;
-}
-
-/**
- * The stored way of authenticating gives way to a change of it: `public` true (or false, for
- * a public client) replaces the stored method, and keys belong to the method they were given
- * with, so a client that changes method keeps none from before unless the change names them.
- */
-function authenticationChange(base: ClientInput, changes: ClientChanges): ClientInput {
-  const next = { ...base };
-  if (changes.tokenEndpointAuthMethod === undefined && (changes.public === true || (changes.public === false && base.tokenEndpointAuthMethod === 'none'))) delete next.tokenEndpointAuthMethod;
-  const method = (input: ClientInput) => input.tokenEndpointAuthMethod ?? (input.public ? 'none' : 'client_secret_basic');
-  const after = { ...next, ...(changes.tokenEndpointAuthMethod ? { tokenEndpointAuthMethod: changes.tokenEndpointAuthMethod } : {}), ...(changes.public !== undefined && changes.public !== null ? { public: changes.public } : {}) };
-  if (method(after) !== method(base)) {
-    delete next.jwks;
-    delete next.jwksUri;
+  // `public` names a method too: given alone, it replaces the stored method (false only a public one's).
+  if (changes.tokenEndpointAuthMethod == null && (changes.public === true || (changes.public === false && base.tokenEndpointAuthMethod === 'none'))) {
+    delete next.tokenEndpointAuthMethod;
   }
-  // One source of keys at a time: new keys replace the stored ones, whichever form they take.
-  if (changes.jwks !== undefined) delete next.jwksUri;
-  if (changes.jwksUri !== undefined) delete next.jwks;
+  // Keys belong to the method they were given with, and come from one source at a time: a
+  // change of method, or new keys in the other form, leaves none of the stored ones.
+  const changedMethod = methodOf(next) !== methodOf(base);
+  if (changes.jwks === undefined && (changedMethod || changes.jwksUri != null)) delete next.jwks;
+  if (changes.jwksUri === undefined && (changedMethod || changes.jwks != null)) delete next.jwksUri;
   return next;
 }
+
+const methodOf = (input: ClientInput) => input.tokenEndpointAuthMethod ?? (input.public ? 'none' : 'client_secret_basic');
 
 function merge(base: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
   const next = { ...base };
