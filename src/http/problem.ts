@@ -7,7 +7,7 @@ import { AppError, isAppError } from '../kernel/errors.ts';
  */
 export function toAppError(error: unknown, request: FastifyRequest): AppError {
   if (isAppError(error)) return error;
-  const e = error as FastifyError;
+  const e = (error ?? {}) as FastifyError;
   if (e.validation) {
     return new AppError('validation_failed', 'The request is not valid', {
       // `if`/`then` failures only restate the errors that caused them.

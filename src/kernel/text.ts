@@ -10,25 +10,37 @@ export function isStorableText(text: string): boolean {
   return !text.includes('\0') && text.isWellFormed();
 }
 
-const MAX_DEPTH = 32;
+/** Where a value sits in a request part, as a chain back to the root (paths are built only when shown). */
+interface Place {
+  key: string;
+  parent: Place | undefined;
+}
+
+function pathOf(place: Place | undefined): string {
+  const keys: string[] = [];
+  for (let at = place; at; at = at.parent) keys.push(at.key);
+  return keys.length ? `/${keys.reverse().join('/')}` : '/';
+}
 
 /**
  * The JSON-pointer-ish path of the first string (value or key) in `value` that is not
  * storable text, or undefined when all are. Buffers and other binary bodies are not text.
+ * Walked with a list rather than recursion: a body may nest as deep as its size allows.
  */
-export function unstorableTextAt(value: unknown, path = ''): string | undefined {
-  return find(value, path, 0);
-}
-
-function find(value: unknown, path: string, depth: number): string | undefined {
-  if (typeof value === 'string') return isStorableText(value) ? undefined : path || '/';
-  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH || ArrayBuffer.isView(value)) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    // The path is shown to the caller: a key that is not storable is shown repaired.
-    if (!isStorableText(key)) return `${path}/${key.toWellFormed().replaceAll('\0', '\ufffd')}`;
-    const at = `${path}/${key}`;
-    const found = find(item, at, depth + 1);
-    if (found) return found;
+export function unstorableTextAt(value: unknown): string | undefined {
+  const pending: [unknown, Place | undefined][] = [[value, undefined]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, place] = next;
+    if (typeof item === 'string') {
+      if (!isStorableText(item)) return pathOf(place);
+      continue;
+    }
+    if (item === null || typeof item !== 'object' || ArrayBuffer.isView(item)) continue;
+    for (const [key, child] of Object.entries(item).reverse()) {
+      // The path is shown to the caller: a key that is not storable is shown repaired.
+      if (!isStorableText(key)) return pathOf({ key: key.toWellFormed().replaceAll('\0', '\ufffd'), parent: place });
+      pending.push([child, { key, parent: place }]);
+    }
   }
   return undefined;
 }
