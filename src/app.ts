@@ -31,8 +31,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
-    // A URL that does not decode is answered before any route, in its surface's format.
-    frameworkErrors: (error, request, reply) => errorRendererFor(request.url)(error, request, reply),
+    // A URL that does not decode is answered before any route, in its surface's format;
+    // the onSend hook does not run there, so its headers are set here (harmless on JSON).
+    frameworkErrors: (error, request, reply) =>
+      errorRendererFor(request.url)(error, request, reply.headers({ ...HTML_SECURITY_HEADERS, 'x-request-id': request.id })),
   });
 
   await app.register(swagger, {

@@ -211,6 +211,8 @@ for (const backend of await backends()) {
         assertPage(answer);
         assert.doesNotMatch(answer.body, /%zz/);
       }
+      const page = await platform.app.inject({ method: 'GET', url: '/authorize/%zz' });
+      assert.match(String(page.headers['content-security-policy']), /default-src 'none'/, 'the page has the pages\' security headers');
       assertVault(await bad('/reg/auth/token'));
       assertWebKyc(await bad('/v2/web-kyc/details'));
       assertVerified(await bad('/1-click'), 400, 'ERR001');
