@@ -59,6 +59,8 @@ function requestError(e: FastifyError, request: FastifyRequest): AppError | unde
       return new AppError('unsupported_media_type');
     case 414:
       return new AppError('validation_failed', 'The URL is too long');
+    case 429:
+      return new AppError('too_many_requests');
     default:
       return new AppError('validation_failed', e.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid' : 'The request is not valid');
   }
