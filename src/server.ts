@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { openPlatform } from './bootstrap.ts';
@@ -14,12 +15,21 @@ const RELOAD_EVERY_MS = 30_000;
 export async function startServer(config: Config, logger: Logger, options: { importPath?: string | undefined } = {}) {
   const started = Date.now();
   const services = await openPlatform(config, logger);
-  const importPath = options.importPath ?? config.importFile;
-  if (importPath) logger.info({ file: importPath, ...(await importFile(services, importPath)) }, 'import applied');
-  const demo = await seedDemo(services);
-
-  const app = await buildApp(services);
-  await app.listen({ port: config.port, host: config.host });
+  let app: FastifyInstance | undefined;
+  let demo: Awaited<ReturnType<typeof seedDemo>>;
+  try {
+    const importPath = options.importPath ?? config.importFile;
+    if (importPath) logger.info({ file: importPath, ...(await importFile(services, importPath)) }, 'import applied');
+    demo = await seedDemo(services);
+    app = await buildApp(services);
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // What is open keeps the process alive (the embedded database runs timers), and a process
+    // that neither serves nor exits is one a supervisor never restarts.
+    await app?.close().catch(() => {});
+    await services.db.close().catch(() => {});
+    throw error;
+  }
 
   // Background jobs; unref'd so they never hold the process open.
   const purge = setInterval(() => {

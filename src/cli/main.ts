@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError, type Config } from '../config/index.ts';
 import { openPlatform, openStorage } from '../bootstrap.ts';
-import { isAppError } from '../kernel/errors.ts';
 import { Keyring } from '../kernel/sealing.ts';
 import { createLogger } from '../kernel/logger.ts';
 import { migrate } from '../storage/migrate.ts';
@@ -10,6 +9,7 @@ import { ID_TOKEN_TTL } from '../oauth/engine.ts';
 import type { Services } from '../services.ts';
 import { startServer } from '../server.ts';
 import { purgeExpired } from '../maintenance.ts';
+import { describeFailure, EXIT, type Failure } from './failure.ts';
 
 const USAGE = `idflow — identity platform
 
@@ -44,17 +44,18 @@ Usage:
 
 Configuration comes from environment variables; see the README.`;
 
-/** Runs one command; returns the exit code. Errors are printed without stack traces. */
+/**
+ * Runs one command; returns the exit status (see `EXIT`). Expected failures are told in one
+ * line without a stack trace: on stderr for commands, as one log line for `start` (whose
+ * output is its log), after everything it opened is closed again.
+ */
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
   let config: Config;
   try {
     config = loadConfig(env);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`idflow: configuration error: ${error.message}\n`);
-      return 2;
-    }
+    if (error instanceof ConfigError) return fail(describeFailure(error));
     throw error;
   }
   // Commands print their results on stdout; logs go to stderr so output stays parseable.
@@ -64,19 +65,19 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case 'start': {
         const { values } = parseArgs({ args: rest, options: { import: { type: 'string' } } });
         await startServer(config, logger, { importPath: values.import });
-        return 0;
+        return EXIT.ok;
       }
       case 'migrate': {
         // Straight to storage: opening the platform migrates first, which would leave this
         // command nothing to apply and nothing true to report.
-        const db = await openStorage(config);
+        const db = await openStorage(config, logger);
         try {
           const applied = await migrate(db);
           process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'the schema is up to date\n');
         } finally {
           await db.close();
         }
-        return 0;
+        return EXIT.ok;
       }
       case 'keys':
         return await keys(rest, config, logger);
@@ -96,24 +97,25 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case 'help':
       case '--help':
         process.stdout.write(`${USAGE}\n`);
-        return command === undefined ? 2 : 0;
+        return command === undefined ? EXIT.usage : EXIT.ok;
       default:
         process.stderr.write(`idflow: unknown command "${command}"\n\n${USAGE}\n`);
-        return 2;
+        return EXIT.usage;
     }
   } catch (error) {
-    if (isAppError(error)) {
-      process.stderr.write(`idflow: ${error.publicMessage}\n`);
-      for (const f of error.fields) process.stderr.write(`  ${f.field}: ${f.message}\n`);
-      return 1;
-    }
-    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`idflow: ${error.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    process.stderr.write(`idflow: ${(error as Error).message}\n`);
-    return 1;
+    const failure = describeFailure(error);
+    if (command !== 'start') return fail(failure);
+    logger.fatal(failure.expected ? { exitStatus: failure.status } : { exitStatus: failure.status, err: error }, `idflow could not start: ${failure.message}`);
+    return failure.status;
   }
+}
+
+/** Tells a failed command's reason on stderr; returns its exit status. */
+function fail(failure: Failure): number {
+  process.stderr.write(`idflow: ${failure.message}\n`);
+  for (const line of failure.details) process.stderr.write(`  ${line}\n`);
+  if (failure.usage) process.stderr.write(`\n${USAGE}\n`);
+  return failure.status;
 }
 
 async function keys(args: string[], config: Config, logger: ReturnType<typeof createLogger>): Promise<number> {
