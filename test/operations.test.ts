@@ -46,6 +46,26 @@ for (const backend of await backends()) {
       assert.equal(res.headers['x-content-type-options'], 'nosniff');
     });
 
+    it('answers /reg/auth/token with no-store and no-cache, on success and on every error', async () => {
+      const signIn = await postJson(platform, '/reg/auth/token', { grant_type: 'password', client_id: 'vault-app', username: 'ada@example.com', password: PASSWORD });
+      assert.equal(signIn.status, 200);
+      const answers = [
+        signIn,
+        await postJson(platform, '/reg/auth/token', { grant_type: 'refresh_token', refresh_token: signIn.body.refresh_token }),
+        await postJson(platform, '/reg/auth/token', { grant_type: 'password', client_id: 'vault-app', username: 'ada@example.com', password: 'not the password' }),
+        await postJson(platform, '/reg/auth/token', { grant_type: 'refresh_token', refresh_token: 'unknown-refresh-token' }),
+        await postJson(platform, '/reg/auth/token', { grant_type: 'password', client_id: 'vault-app' }),
+        await postJson(platform, '/reg/auth/token', { grant_type: 'password', client_id: 'no-such-client', username: 'ada@example.com', password: PASSWORD }),
+      ];
+      const malformed = await platform.app.inject({ method: 'POST', url: '/reg/auth/token', headers: { 'content-type': 'application/json' }, payload: '{"grant_type":' });
+      answers.push({ status: malformed.statusCode, headers: malformed.headers, body: {} });
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 401, 401, 400, 401, 400]);
+      for (const answer of answers) {
+        assert.equal(answer.headers['cache-control'], 'no-store', `Cache-Control of the ${answer.status} answer`);
+        assert.equal(answer.headers.pragma, 'no-cache', `Pragma of the ${answer.status} answer`);
+      }
+    });
+
     it('answers unknown routes with problem+json and a request id, never a stack', async () => {
       const res = await platform.app.inject({ url: '/no/such/thing', headers: { 'x-request-id': 'trace-12345678' } });
       assert.equal(res.statusCode, 404);

@@ -4,6 +4,7 @@ import type { Services } from '../../services.ts';
 import { CLIENT_IP_HEADER } from '../../oauth/client-ip.ts';
 import { OAUTH_ROUTES } from '../../oauth/engine.ts';
 import { accessTokenOwner, refreshTokenState } from '../../oauth/token-info.ts';
+import { TOKEN_RESPONSE_HEADERS } from '../../http/security-headers.ts';
 import { sendVaultAppError, sendVaultError } from './errors.ts';
 
 interface TokenBody {
@@ -65,6 +66,11 @@ const errorResponse = {
  */
 export function registerVaultRegAuth(app: FastifyInstance, services: Services): void {
   app.register(async (scope) => {
+    // Successes carry tokens; errors say whether a password was right. Neither may be cached.
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      reply.headers(TOKEN_RESPONSE_HEADERS);
+      return payload;
+    });
     scope.setErrorHandler(sendVaultAppError);
 
     scope.post<{ Body: TokenBody }>(
