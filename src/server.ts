@@ -12,8 +12,21 @@ const PURGE_EVERY_MS = 60_000;
 const RELOAD_EVERY_MS = 30_000;
 
 /** Starts the server: storage, import, demo data, HTTP, background jobs, graceful close. */
-export async function startServer(config: Config, logger: Logger, options: { importPath?: string | undefined } = {}) {
+export interface StartOptions {
+  importPath?: string | undefined;
+  /** Started by npm (`npm start`, `npx idflow start`): stop when npm's shell goes away (see `whenParentExits`). */
+  stopWithParent?: boolean;
+}
+
+/** Starts the server: storage, import, demo data, HTTP, background jobs, graceful close. */
+export async function startServer(config: Config, logger: Logger, options: StartOptions = {}) {
   const started = Date.now();
+  const orphaned = options.stopWithParent
+    ? whenParentExits(() => {
+        logger.info('the npm process that started idflow is gone; stopping as on SIGTERM');
+        process.kill(process.pid, 'SIGTERM');
+      })
+    : undefined;
   const services = await openPlatform(config, logger);
   let app: FastifyInstance | undefined;
   let demo: Awaited<ReturnType<typeof seedDemo>>;
@@ -26,6 +39,7 @@ export async function startServer(config: Config, logger: Logger, options: { imp
   } catch (error) {
     // What is open keeps the process alive (the embedded database runs timers), and a process
     // that neither serves nor exits is one a supervisor never restarts.
+    orphaned?.stop();
     await app?.close().catch(() => {});
     await services.db.close().catch(() => {});
     throw error;
@@ -54,14 +68,32 @@ export async function startServer(config: Config, logger: Logger, options: { imp
     );
   }
 
+  // SIGTERM, SIGINT and SIGHUP (and a crash) close the server gracefully, then exit.
   const closer = closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'closing after an error');
     else logger.info({ signal }, 'closing');
     clearInterval(purge);
     clearInterval(reload);
+    orphaned?.stop();
     await app.close();
     await services.limits.close();
     await services.db.close();
   });
   return { app, services, close: () => closer.close() };
+}
+
+/**
+ * npm runs a script or a package's command through `sh -c`, and forwards SIGTERM to that
+ * shell only; the shell dies of it without passing it on, and idflow would be left running,
+ * holding its port, once npm has exited. Under npm, the parent going away (the process is
+ * handed to init) is therefore taken for the SIGTERM that did not arrive.
+ */
+function whenParentExits(stop: () => void): { stop(): void } {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, 250).unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
 import type { Clock } from './kernel/clock.ts';
 import type { Keyring } from './kernel/sealing.ts';
-import type { Db } from './storage/db.ts';
+import type { Db, Queryable } from './storage/db.ts';
+import { ApiKeysRepo } from './storage/api-keys-repo.ts';
+import { ApiKeyService } from './clients/api-key-service.ts';
 import { ClientsRepo } from './storage/clients-repo.ts';
 import { OidcPayloadsRepo } from './storage/oidc-payloads-repo.ts';
 import { platformSecret } from './storage/platform-secrets.ts';
@@ -77,6 +79,15 @@ export interface Services {
   oneClick: OneClickServices['oneClick'];
   /** API keys of clients (1-Click API authentication). */
   apiKeys: OneClickServices['apiKeys'];
+  /** Registration over `q` (the database or a transaction), for changes that must land together. */
+  registrationOn(q: Queryable): Registration;
+}
+
+/** What registers clients, users and API keys, over one `Queryable`. */
+export interface Registration {
+  clients: ClientService;
+  users: UserService;
+  apiKeys: ApiKeyService;
 }
 
 export async function createServices(deps: ServiceDeps): Promise<Services> {
@@ -99,6 +110,15 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     events: new EventsRepo(db),
   };
   const hasher = new PasswordHasher(config.password);
+  const clientRules = { allowInsecureLoopback: config.env === 'development' };
+  const registrationOn = (q: Queryable): Registration => {
+    const clientsRepo = new ClientsRepo(q);
+    return {
+      clients: new ClientService(clientsRepo, clientRules),
+      users: new UserService(new UsersRepo(q, sealer), hasher),
+      apiKeys: new ApiKeyService(new ApiKeysRepo(q), clientsRepo, new EventsRepo(q), clock),
+    };
+  };
   const catalogue = limitCatalogue(config);
   const limits = new Limits(await createLimitStore(config, db, clock, logger), limitKey);
   const signIn = new PasswordSignIn(repos.users, hasher, limits, catalogue.signIn);
@@ -132,7 +152,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     wallet: new Wallet(repos.credentials, repos.consents, repos.events, clock),
     hasher,
     users: new UserService(repos.users, hasher),
-    clients: new ClientService(repos.clients, { allowInsecureLoopback: config.env === 'development' }),
+    clients: new ClientService(repos.clients, clientRules),
     signIn,
     limits,
     limitCatalogue: catalogue,
@@ -142,5 +162,6 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     sms: sms.sender,
     smsOutbox: sms.outbox,
     ...createOneClickServices({ config, db, sealer, clock, logger, repos, sms: sms.sender }),
+    registrationOn,
   };
 }

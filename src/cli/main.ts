@@ -64,7 +64,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     switch (command) {
       case 'start': {
         const { values } = parseArgs({ args: rest, options: { import: { type: 'string' } } });
-        await startServer(config, logger, { importPath: values.import });
+        await startServer(config, logger, { importPath: values.import, stopWithParent: env.npm_lifecycle_event !== undefined });
         return EXIT.ok;
       }
       case 'migrate': {

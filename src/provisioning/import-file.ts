@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { AppError, isAppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
+import { holdAdvisoryLock } from '../storage/advisory-locks.ts';
 import { parseWebKycSettings } from '../kyc/web-kyc-settings.ts';
 import type { ClientChanges } from '../clients/client-service.ts';
 
@@ -37,35 +38,59 @@ export async function importFile(services: Services, path: string): Promise<Impo
   } catch (error) {
     throw new AppError('validation_failed', `The import file ${path} cannot be read as JSON: ${(error as Error).message}`);
   }
-  return applyImport(services, document);
+  try {
+    return await applyImport(services, document);
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    throw new AppError(error.code, `The import file ${path} is not valid: ${error.publicMessage}`, { fields: error.fields });
+  }
 }
 
+/**
+ * Applies a whole file or nothing of it: every entry is checked and written in one
+ * transaction, and any entry that is refused rolls all of them back. Every refused entry is
+ * named, not only the first. Nodes starting together with the same file apply it one after
+ * the other.
+ */
 export async function applyImport(services: Services, document: unknown): Promise<ImportSummary> {
   const doc = document as { clients?: unknown; users?: unknown };
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AppError('validation_failed', 'The import file must hold a JSON object with "clients" and/or "users"');
   const clients = arrayOf(doc.clients, 'clients');
   const users = arrayOf(doc.users, 'users');
-  const summary: ImportSummary = { clients: { created: 0, updated: 0 }, users: { created: 0, updated: 0 } };
 
-  for (const [i, entry] of clients.entries()) {
-    const c = entry as Record<string, unknown>;
-    await named(`clients[${i}]`, async () => {
-      if (typeof c.client_id !== 'string') throw new AppError('validation_failed', 'client_id is required', { fields: [{ field: '/client_id', message: 'is required' }] });
-      const { created } = await services.clients.save({ clientId: c.client_id, ...clientChangesOf(c) });
-      // Keys named here are made live (idempotent); keys made elsewhere are left alone.
-      for (const key of strings(c.api_keys) ?? []) await services.apiKeys.ensure(c.client_id, key);
-      // Keys this node remembers must see the new brand settings now, not in a few seconds.
-      services.apiKeys.forgetCached();
-      summary.clients[created ? 'created' : 'updated'] += 1;
-    });
-  }
-  for (const [i, entry] of users.entries()) {
-    const u = entry as Record<string, unknown>;
-    await named(`users[${i}]`, async () => {
-      const { created } = await services.users.createOrUpdate({ email: str(u.email), phone: str(u.phone), password: str(u.password) });
-      summary.users[created ? 'created' : 'updated'] += 1;
-    });
-  }
+  const summary = await services.db.transaction(async (tx) => {
+    await holdAdvisoryLock(tx, 'importFile');
+    const r = services.registrationOn(tx);
+    const summary: ImportSummary = { clients: { created: 0, updated: 0 }, users: { created: 0, updated: 0 } };
+    const refused: AppError[] = [];
+    const entry = async (where: string, fn: () => Promise<void>) => {
+      const problem = await named(where, fn);
+      if (problem) refused.push(problem);
+    };
+
+    for (const [i, item] of clients.entries()) {
+      const c = item as Record<string, unknown>;
+      await entry(`clients[${i}]`, async () => {
+        if (typeof c.client_id !== 'string') throw new AppError('validation_failed', 'client_id is required', { fields: [{ field: '/client_id', message: 'is required' }] });
+        const { created } = await r.clients.save({ clientId: c.client_id, ...clientChangesOf(c) });
+        // Keys named here are made live (idempotent); keys made elsewhere are left alone.
+        for (const key of strings(c.api_keys) ?? []) await r.apiKeys.ensure(c.client_id, key);
+        summary.clients[created ? 'created' : 'updated'] += 1;
+      });
+    }
+    for (const [i, item] of users.entries()) {
+      const u = item as Record<string, unknown>;
+      await entry(`users[${i}]`, async () => {
+        const { created } = await r.users.createOrUpdate({ email: str(u.email), phone: str(u.phone), password: str(u.password) });
+        summary.users[created ? 'created' : 'updated'] += 1;
+      });
+    }
+    if (refused.length === 1) throw refused[0];
+    if (refused.length) throw new AppError('validation_failed', refused.map((e) => e.publicMessage).join('; '), { fields: refused.flatMap((e) => e.fields) });
+    return summary;
+  });
+  // Keys this node remembers must see the new brand settings now, not in a few seconds.
+  services.apiKeys.forgetCached();
   await services.oauth.reloadIfChanged();
   return summary;
 }
@@ -123,13 +148,14 @@ function oneClickOf(c: Record<string, unknown>): ClientChanges['oneClick'] {
   };
 }
 
-/** Prefixes an entry's errors with where it stands in the file. */
-async function named(where: string, fn: () => Promise<void>): Promise<void> {
+/** Runs one entry; a refusal comes back with where the entry stands in the file, anything else is thrown. */
+async function named(where: string, fn: () => Promise<void>): Promise<AppError | undefined> {
   try {
     await fn();
+    return undefined;
   } catch (error) {
     if (!isAppError(error)) throw error;
     const fields = error.fields.map((f) => `${where}${f.field.replaceAll('/', '.')}: ${f.message}`);
-    throw new AppError(error.code, fields.length ? fields.join('; ') : `${where}: ${error.publicMessage}`, { fields: error.fields });
+    return new AppError(error.code, fields.length ? fields.join('; ') : `${where}: ${error.publicMessage}`, { fields: error.fields });
   }
 }

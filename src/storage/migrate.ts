@@ -1,10 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { holdAdvisoryLock } from './advisory-locks.ts';
 import type { Db } from './db.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
-// Any constant works; it only has to be the same for every idflow node.
-const MIGRATION_LOCK = 7_301_104;
 
 /**
  * Applies the SQL files in migrations/ that have not run yet, in name order, in one
@@ -14,7 +13,7 @@ const MIGRATION_LOCK = 7_301_104;
 export async function migrate(db: Db): Promise<string[]> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
   return db.transaction(async (tx) => {
-    await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await holdAdvisoryLock(tx, 'migration');
     await tx.query(`create table if not exists schema_migrations (
       name text primary key, applied_at timestamptz not null default now())`);
     const done = new Set((await tx.query<{ name: string }>('select name from schema_migrations')).map((r) => r.name));
