@@ -447,6 +447,197 @@ describe('idflow start', () => {
   });
 });
 
+/**
+ * What a process manager sees: a start that fails exits at once with a status and one log
+ * line; the embedded data folder is one process's; a stop reaches the server however it was
+ * launched.
+ */
+describe('idflow start under a process manager', () => {
+  const children = new Set<ChildProcess>();
+  const dirs: string[] = [];
+  after(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  async function dataDir() {
+    const dir = await mkdtemp(join(tmpdir(), 'idflow-supervised-'));
+    dirs.push(dir);
+    return dir;
+  }
+  /** One folder for the tests that only start and stop: a new folder costs seconds at its first start. */
+  let shared: Promise<string> | undefined;
+  const sharedDir = () => (shared ??= dataDir());
+
+  /** Spawns a long-running command (default `idflow start`) on `dir`; collects what it prints and how it ends. */
+  function launch(dir: string, port: number, options: { args?: string[]; command?: [string, ...string[]] } = {}) {
+    const [file, ...args] = options.command ?? [process.execPath, BIN, 'start', ...(options.args ?? [])];
+    const child = spawn(file, args, {
+      cwd: ROOT,
+      env: { ...baseEnv(), PORT: String(port), HOST: '127.0.0.1', IDFLOW_ISSUER: `http://127.0.0.1:${port}`, IDFLOW_DATA_DIR: dir, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    const output = { stdout: '', stderr: '' };
+    child.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    return { child, output, exited, issuer: `http://127.0.0.1:${port}` };
+  }
+
+  async function ready(server: ReturnType<typeof launch>) {
+    const deadline = Date.now() + 90_000;
+    while ((await fetch(`${server.issuer}/readyz`).then((r) => r.status, () => 0)) !== 200) {
+      if (server.child.exitCode !== null) assert.fail(`idflow start exited ${server.child.exitCode}:\n${server.output.stdout}\n${server.output.stderr}`);
+      if (Date.now() > deadline) assert.fail(`idflow start was not ready in time:\n${server.output.stdout}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /** Waits for the exit; fails if it does not come within `ms`. */
+  async function exitWithin(server: ReturnType<typeof launch>, ms: number) {
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
+    const outcome = await Promise.race([server.exited, timeout]);
+    assert.notEqual(outcome, 'timeout', `still running after ${ms} ms:\n${server.output.stdout}\n${server.output.stderr}`);
+    return outcome as [number | null, NodeJS.Signals | null];
+  }
+
+  /** The JSON log lines of a start. */
+  const logs = (stdout: string) =>
+    stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, any>);
+
+  /** The one line that says why a start failed, and that it was the last. */
+  function failureLine(stdout: string) {
+    const lines = logs(stdout);
+    const fatal = lines.filter((l) => l.level === 60);
+    assert.equal(fatal.length, 1, stdout);
+    assert.equal(lines.at(-1), fatal[0], 'nothing is logged after the reason');
+    assertNoStackTrace(stdout);
+    assert.equal(fatal[0]!.err, undefined, 'an expected failure carries no error object');
+    return fatal[0]!.msg as string;
+  }
+
+  /** Resolves once nothing accepts connections on the port. */
+  async function portFreed(port: number, ms: number) {
+    const deadline = Date.now() + ms;
+    while (await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false)) {
+      if (Date.now() > deadline) assert.fail(`port ${port} still answers after ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('exits 1 at once with one log line when its port is in use', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as { port: number }).port;
+      const server = launch(await dataDir(), port);
+      const [code, signal] = await exitWithin(server, 60_000);
+      assert.deepEqual([code, signal], [1, null]);
+      assert.match(failureLine(server.output.stdout), new RegExp(`^idflow could not start: the address 127\\.0\\.0\\.1:${port} is already in use; stop what listens there or set PORT$`));
+      const reported = Date.parse(logs(server.output.stdout).at(-1)!.time);
+      assert.ok(Date.now() - reported < 5_000, 'it exits within seconds of failing, not when something times out');
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('exits 1 and writes nothing of an import file with an invalid user', async () => {
+    const dir = await dataDir();
+    const file = join(dir, 'idflow.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        clients: [
+          { client_id: 'first-app', name: 'First', redirect_uris: ['https://first.example/cb'] },
+          { client_id: 'second-app', name: 'Second', public: true, grant_types: ['password', 'refresh_token'] },
+        ],
+        users: [{ email: 'fine@example.com', password: 'a long enough passphrase' }, { email: 'broken@example.com', password: 'short' }],
+      }),
+    );
+    const server = launch(dir, await freePort(), { args: ['--import', file] });
+    const [code] = await exitWithin(server, 60_000);
+    assert.equal(code, 1);
+    assert.equal(failureLine(server.output.stdout), `idflow could not start: The import file ${file} is not valid: users[1].password: must be at least 8 characters`);
+    // The folder was released: a command can open it, and finds nothing of the file.
+    const clients = json(await idflow(['client', 'list', '--json'], { IDFLOW_DATA_DIR: dir })) as Record<string, any>[];
+    assert.deepEqual(clients.map((c) => c.client_id).filter((id) => id.endsWith('-app')), []);
+    const user = await idflow(['user', 'create', '--email', 'fine@example.com', '--json'], { IDFLOW_DATA_DIR: dir });
+    assert.equal(user.status, 0, `the valid user of the file was not written either: ${user.stderr}`);
+  });
+
+  it('refuses a command, and a second server, on the data folder a server holds; a killed server’s lock is taken over', async () => {
+    const dir = await dataDir();
+    const server = launch(dir, await freePort());
+    await ready(server);
+    const pid = server.child.pid!;
+
+    const command = await idflow(['user', 'create', '--email', 'late@example.com', '--json'], { IDFLOW_DATA_DIR: dir });
+    assert.equal(command.status, 3);
+    assert.equal(command.stdout, '');
+    assert.match(command.stderr, new RegExp(`^idflow: the data folder ${dir.replaceAll('.', '\\.')} is in use by process ${pid} \\(since [0-9T:.-]+Z\\); stop the server or use DATABASE_URL\\n$`));
+
+    const second = launch(dir, await freePort());
+    const [code] = await exitWithin(second, 60_000);
+    assert.equal(code, 3);
+    assert.match(failureLine(second.output.stdout), new RegExp(`^idflow could not start: the data folder .* is in use by process ${pid} `));
+    assert.equal((await fetch(`${server.issuer}/readyz`)).status, 200, 'the first server is untouched');
+
+    // A process that dies without releasing it leaves the lock behind; the next opener takes it over.
+    server.child.kill('SIGKILL');
+    await server.exited;
+    const afterKill = await idflow(['user', 'create', '--email', 'late@example.com', '--json'], { IDFLOW_DATA_DIR: dir });
+    assert.equal(afterKill.status, 0, afterKill.stderr);
+    assert.match(afterKill.stderr, /left locked by a process that is gone; taking it over/);
+  });
+
+  for (const [name, command] of [
+    ['npm start', ['npm', 'start', '--silent']],
+    ['npm run idflow -- start', ['npm', 'run', '--silent', 'idflow', '--', 'start']],
+  ] as const) {
+    it(`stops when the ${name} it was launched with is sent SIGTERM, freeing the port`, async () => {
+      const dir = await sharedDir();
+      const port = await freePort();
+      const launcher = launch(dir, port, { command: [...command] });
+      await ready(launcher);
+      // The server is npm's grandchild, behind \`sh -c\`; the lock names it.
+      const { pid } = JSON.parse(await readFile(join(dir, 'idflow.lock.owner.json'), 'utf8')) as { pid: number };
+      assert.notEqual(pid, launcher.child.pid);
+      launcher.child.kill('SIGTERM');
+      await exitWithin(launcher, 10_000);
+      await portFreed(port, 10_000);
+      const deadline = Date.now() + 10_000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok(!alive(pid), `the server (process ${pid}) is gone`);
+      assert.match(launcher.output.stdout, /"signal":"SIGTERM","msg":"closing"/, 'it closed gracefully');
+    });
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    it(`closes gracefully on ${signal} to bin/idflow.mjs, exiting 0 and freeing the port`, async () => {
+      const port = await freePort();
+      const server = launch(await sharedDir(), port);
+      await ready(server);
+      server.child.kill(signal);
+      assert.deepEqual(await exitWithin(server, 10_000), [0, null]);
+      await portFreed(port, 1_000);
+      assert.match(server.output.stdout, new RegExp(`"signal":"${signal}","msg":"closing"`));
+    });
+  }
+});
+
 for (const backend of await backends()) {
   describe(`import file (${backend})`, () => {
     let platform: TestPlatform;
