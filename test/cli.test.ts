@@ -768,6 +768,31 @@ for (const backend of await backends()) {
       await assert.rejects(applyImport(platform.services, { clients: [{ client_id: 'shop-web', integration: 'hosted', one_click: { birth_date_format: 'epoch' } }] }), /clients\[0\]\.one_click\.birth_date_format: must be one of iso, unix_ms/);
     });
 
+    it('applies a file whole or not at all, naming every refused entry', async () => {
+      const usersBefore = await platform.services.repos.users.count();
+      const partlyBad = {
+        clients: [
+          { client_id: 'atomic-web', name: 'Atomic', redirect_uris: ['https://atomic.example/cb'] },
+          { client_id: 'atomic-app', name: 'Atomic App', public: true, grant_types: ['password', 'refresh_token'] },
+          { client_id: 'atomic-bad', name: 'Bad', redirect_uris: ['http://atomic.example/cb'] },
+        ],
+        users: [{ email: 'atomic@example.com', password: 'a long enough passphrase' }, { phone: '12345' }],
+      };
+      await assert.rejects(applyImport(platform.services, partlyBad), (error: unknown) => {
+        assert.ok(error instanceof AppError);
+        assert.equal(error.publicMessage, 'clients[2].redirect_uris.0: must use https; users[1].phone: must be a valid phone number in international format');
+        return true;
+      });
+      for (const id of ['atomic-web', 'atomic-app', 'atomic-bad']) assert.equal(await platform.services.clients.find(id), undefined, `${id} was not written`);
+      assert.equal(await platform.services.repos.users.findByEmail('atomic@example.com'), undefined);
+      assert.equal(await platform.services.repos.users.count(), usersBefore);
+
+      // The same file once mended applies whole.
+      partlyBad.clients.pop();
+      partlyBad.users.pop();
+      assert.deepEqual(await applyImport(platform.services, partlyBad), { clients: { created: 2, updated: 0 }, users: { created: 1, updated: 0 } });
+    });
+
     it('names the entry and field of every error', async () => {
       const bad = structuredClone(document) as { clients: Record<string, unknown>[]; users: Record<string, unknown>[] };
       bad.clients[1]!.redirect_uris = ['http://shop.example/cb'];
