@@ -14,7 +14,7 @@ import { errorRendererFor } from './http/surfaces.ts';
 import { AppError } from './kernel/errors.ts';
 import { assertStorableText } from './kernel/text.ts';
 import { requestId } from './http/request-id.ts';
-import { HTML_SECURITY_HEADERS } from './http/security-headers.ts';
+import { HTML_SECURITY_HEADERS } from './ui/page-security.ts';
 import { registerSmsOutbox } from './notifications/sms/dev-outbox-routes.ts';
 import { registerVerificationRoutes } from './verification/routes.ts';
 
@@ -47,7 +47,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-request-id', _request.id);
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.headers(HTML_SECURITY_HEADERS);
+    // A page whose forms lead to a client has set its own policy (pageSecurityHeaders); every other page gets the default.
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html') && !reply.hasHeader('content-security-policy')) reply.headers(HTML_SECURITY_HEADERS);
     return payload;
   });
   app.setErrorHandler((error, request, reply) => errorRendererFor(request.url)(error, request, reply));

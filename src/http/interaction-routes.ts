@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
-import { Interactions } from '../oauth/interactions.ts';
+import { Interactions, type InteractionView } from '../oauth/interactions.ts';
+import { pageSecurityHeaders } from '../ui/page-security.ts';
 import { consentPage, loginPage, messagePage } from '../ui/pages/oauth.ts';
 import { formToken, formTokenValid } from './forms.ts';
 
@@ -22,8 +23,14 @@ export function registerInteractionRoutes(app: FastifyInstance, services: Servic
   const interactions = new Interactions(services.oauth);
   const csrf = (uid: string) => formToken(services.formKey, `interaction:${uid}`);
 
-  const html = (reply: FastifyReply, status: number, body: string) =>
-    reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
+  /** A page; `view` when its forms lead, through the engine, on to the client's redirect_uri. */
+  const html = (reply: FastifyReply, status: number, body: string, view?: InteractionView) =>
+    reply
+      .code(status)
+      .headers(pageSecurityHeaders([view?.redirectUri]))
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(body);
 
   const expired = (reply: FastifyReply) =>
     html(reply, 400, messagePage('This sign-in has expired', 'Go back to the application and start again.'));
@@ -32,9 +39,9 @@ export function registerInteractionRoutes(app: FastifyInstance, services: Servic
     const view = await interactions.view(request.raw, reply.raw);
     if (!view || view.uid !== request.params.uid) return expired(reply);
     if (view.prompt === 'login') {
-      return html(reply, 200, loginPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), username: view.loginHint }));
+      return html(reply, 200, loginPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), username: view.loginHint }), view);
     }
-    return html(reply, 200, consentPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), scopes: view.scopes, claims: view.claims }));
+    return html(reply, 200, consentPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), scopes: view.scopes, claims: view.claims }), view);
   });
 
   app.post('/interaction/:uid/login', { schema: { hide: true, params: uidParams, body: formBody } }, async (request: WithUid, reply) => {
@@ -44,7 +51,7 @@ export function registerInteractionRoutes(app: FastifyInstance, services: Servic
     const username = String(request.body?.username ?? '');
     const password = String(request.body?.password ?? '');
     const again = (status: number, error: string) =>
-      html(reply, status, loginPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), username, error }));
+      html(reply, status, loginPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), username, error }), view);
     if (!username || !password) return again(400, 'Enter your email or phone number and your password.');
     try {
       const user = await services.signIn.verify(username, password, request.ip);

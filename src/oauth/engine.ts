@@ -10,6 +10,7 @@ import type { SigningKeysRepo } from '../storage/signing-keys-repo.ts';
 import type { UsersRepo } from '../storage/users-repo.ts';
 import { page } from '../ui/layout.ts';
 import { html, trusted } from '../ui/html.ts';
+import { withFormDestinations } from '../ui/page-security.ts';
 import { adapterFactory } from './adapter.ts';
 import { registerPasswordGrant } from './password-grant.ts';
 import { answerAsTheRfcsSay, asTheRfcsName, unknownRoutesAsOAuthErrors } from './rfc-answers.ts';
@@ -164,6 +165,8 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
+          // The form leads, through the engine, to the post_logout_redirect_uri (already checked against the client's).
+          allowFormDestination(ctx, ctx.oidc.params?.post_logout_redirect_uri);
           ctx.body = page({
             title: 'Sign out',
             body: html`<p>Do you want to sign out?</p>${trusted(form)}<button form="op.logoutForm" type="submit" name="logout" value="yes" autofocus>Sign out</button><button form="op.logoutForm" class="secondary" type="submit">Stay signed in</button>`,
@@ -232,7 +235,19 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
   unknownRoutesAsOAuthErrors(provider);
   registerPasswordGrant(provider, deps.signIn);
 
+  // A form_post answer is a page whose form goes to the client's redirect_uri, once the engine has checked it.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.redirectUriCheckPerformed && ctx.response.is('html')) allowFormDestination(ctx, ctx.oidc.params?.redirect_uri);
+  });
+
   provider.on('server_error', (_ctx, error) => deps.logger.error({ err: { name: error.name, message: error.message } }, 'oauth server error'));
   provider.on('grant.revoked', (_ctx, grantId) => deps.logger.info({ event: 'grant.revoked', grantId }, 'grant revoked'));
   return provider;
+}
+
+/** Lets the page being answered send its form on to `url` as well (see src/ui/page-security.ts). */
+function allowFormDestination(ctx: { response: { get(name: string): string }; set(name: string, value: string): void }, url: unknown): void {
+  const csp = ctx.response.get('content-security-policy');
+  if (csp && typeof url === 'string') ctx.set('content-security-policy', withFormDestinations(csp, [url]));
 }

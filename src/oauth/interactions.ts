@@ -7,6 +7,8 @@ export interface InteractionView {
   prompt: 'login' | 'consent';
   clientId: string;
   clientName: string;
+  /** Where the engine sends the browser once the pages are done (checked against the client's registered URIs). */
+  redirectUri: string;
   /** Scopes the person is asked to grant (consent), in the order requested. */
   scopes: string[];
   claims: string[];
@@ -42,6 +44,7 @@ export class Interactions {
       prompt: details.prompt.name === 'login' ? 'login' : 'consent',
       clientId,
       clientName: client?.clientName ?? clientId,
+      redirectUri: String(details.params.redirect_uri),
       scopes: missing.missingOIDCScope ?? [],
       claims: missing.missingOIDCClaims ?? [],
       loginHint: typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined,
