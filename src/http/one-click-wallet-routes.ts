@@ -15,6 +15,7 @@ import {
   WALLET_PATH,
   type Brand,
 } from '../ui/pages/one-click-wallet.ts';
+import { pageSecurityHeaders } from '../ui/page-security.ts';
 import { formToken, formTokenValid } from './forms.ts';
 import { toAppError } from './problem.ts';
 
@@ -76,6 +77,13 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
 
   const send = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
 
+  /** The request as its pages show it. Their forms may end at its redirectUrl (share, decline), so the page policy admits it. */
+  const viewFor = async (reply: FastifyReply, ...args: Parameters<typeof oneClick.viewForPerson>) => {
+    const view = await oneClick.viewForPerson(...args);
+    reply.headers(pageSecurityHeaders([view.redirectUrl]));
+    return view;
+  };
+
   const personToken = (request: FastifyRequest) => cookie(request, PERSON_COOKIE);
   const keepPersonToken = (reply: FastifyReply, uuid: string, value: string, maxAge = config.oneClick.ttlSeconds) => {
     const secure = config.issuer.startsWith('https://') ? '; Secure' : '';
@@ -122,7 +130,7 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
    * sent to the page of whatever step the request is at (the next one, or its end).
    */
   const enterCode = async (reply: FastifyReply, uuid: string, raw: string) => {
-    const before = await oneClick.viewForPerson(uuid);
+    const before = await viewFor(reply, uuid);
     if (before.step !== 'code') return reply.redirect(here(uuid), 303);
     const again = (error: string) => send(reply, 400, codePage({ uuid, brand: before.brand, csrf: token(uuid), phoneHint: before.phoneHint, error }));
     const code = raw.replace(/\s+/g, '');
@@ -159,12 +167,12 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
       const { uuid } = request.params;
       // The link the brand may text: `{url}&code={code}` goes straight past the code step.
       if (request.query.code) return enterCode(reply, uuid, request.query.code);
-      return show(reply, await oneClick.viewForPerson(uuid, undefined, personToken(request)));
+      return show(reply, await viewFor(reply, uuid, undefined, personToken(request)));
     });
 
     scope.post(`${WALLET_PATH}/:uuid/code`, { schema: { hide: true, params, body: schemas.code } }, async (request: Req<{ csrf: string; code?: string }>, reply) => {
       const { uuid } = request.params;
-      const view = await oneClick.viewForPerson(uuid);
+      const view = await viewFor(reply, uuid);
       if (!formTokenValid(formKey, `one-click:${uuid}`, request.body.csrf)) return staleForm(reply, uuid, view.brand);
       return enterCode(reply, uuid, request.body.code ?? '');
     });
@@ -172,7 +180,7 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
     scope.post(`${WALLET_PATH}/:uuid/input`, { schema: { hide: true, params, body: schemas.input } }, async (request: Req<{ csrf: string; birthDate?: string; ssn4?: string }>, reply) => {
       const { uuid } = request.params;
       const person = personToken(request);
-      const view = await oneClick.viewForPerson(uuid, undefined, person);
+      const view = await viewFor(reply, uuid, undefined, person);
       if (!formTokenValid(formKey, `one-click:${uuid}`, request.body.csrf)) return staleForm(reply, uuid, view.brand);
       if (view.step !== 'input') return reply.redirect(here(uuid), 303);
       if (view.locked) return elsewhere(reply, view.brand);
@@ -201,7 +209,7 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
     scope.post(`${WALLET_PATH}/:uuid/share`, { schema: { hide: true, params, body: schemas.share } }, async (request: Req<Record<string, string>>, reply) => {
       const { uuid } = request.params;
       const person = personToken(request);
-      const view = await oneClick.viewForPerson(uuid, undefined, person);
+      const view = await viewFor(reply, uuid, undefined, person);
       if (!formTokenValid(formKey, `one-click:${uuid}`, request.body.csrf)) return staleForm(reply, uuid, view.brand);
       if (view.step !== 'review') return reply.redirect(here(uuid), 303);
       if (view.locked) return elsewhere(reply, view.brand);
@@ -227,7 +235,7 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
     scope.post(`${WALLET_PATH}/:uuid/decline`, { schema: { hide: true, params, body: schemas.decline } }, async (request: Req<{ csrf: string }>, reply) => {
       const { uuid } = request.params;
       const person = personToken(request);
-      const view = await oneClick.viewForPerson(uuid, undefined, person);
+      const view = await viewFor(reply, uuid, undefined, person);
       if (!formTokenValid(formKey, `one-click:${uuid}`, request.body.csrf)) return staleForm(reply, uuid, view.brand);
       if (view.step !== 'code' && view.step !== 'input' && view.step !== 'review') return reply.redirect(here(uuid), 303);
       try {

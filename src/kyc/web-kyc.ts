@@ -46,6 +46,8 @@ export interface WebKycPageView {
   state: WebKycState;
   clientName: string;
   backUrl: string | undefined;
+  /** Where the flow's forms may end (the client's checked redirect_uri). */
+  redirectUri: string;
 }
 
 export type AuthorizeOutcome =
@@ -341,5 +343,5 @@ export class WebKyc {
 }
 
 function pageView(flow: WebKycFlow, client: ClientRecord | undefined): WebKycPageView {
-  return { flowId: flow.id, state: flow.state, clientName: client?.name ?? flow.clientId ?? '', backUrl: flow.data.backUrl };
+  return { flowId: flow.id, state: flow.state, clientName: client?.name ?? flow.clientId ?? '', backUrl: flow.data.backUrl, redirectUri: flow.data.redirectUri };
 }

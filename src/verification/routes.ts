@@ -84,6 +84,12 @@ export async function registerVerificationRoutes(app: FastifyInstance, services:
   });
 
   if (engine.providers.has('sandbox')) {
-    await registerSandboxRoutes(app, { engine, clock: services.clock, formKey: services.formKey, maxImageBytes: services.config.verification.maxImageBytes });
+    await registerSandboxRoutes(app, {
+      engine,
+      clock: services.clock,
+      formKey: services.formKey,
+      maxImageBytes: services.config.verification.maxImageBytes,
+      formDestinations: async (view) => (view.clientId ? ((await services.repos.clients.findRecent(view.clientId))?.metadata.redirect_uris ?? []) : []),
+    });
   }
 }

@@ -8,7 +8,8 @@ import { WEB_KYC_PAGES, webKycFlow } from '../../kyc/web-kyc-flow.ts';
 import type { Services } from '../../services.ts';
 import { authenteqDetailsJson } from './details.ts';
 import { isMultipartLimit, sendWebKycApiError, sendWebKycError } from './errors.ts';
-import { errorPage, finishedPage, introPage, sendWebKycPageError, waitingPage } from './pages.ts';
+import { pageSecurityHeaders } from '../../ui/page-security.ts';
+import { errorPage, finishedPage, handOffPage, introPage, sendWebKycPageError, waitingPage } from './pages.ts';
 import { TAG, authorizeQuery, bearerHeaders, detailsResponse, errorResponse, htmlPage, tokenBody, tokenResponse, type TokenBody } from './schemas.ts';
 
 const flowParams = {
@@ -47,10 +48,13 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
       case 'unknown':
         return sendHtml(reply, 404, errorPage('unknown_flow'));
       case 'verification':
-        return reply.redirect(outcome.next, 303);
+        // A vendor's pages are elsewhere: handed over by a page (see handOffPage); the sandbox's are here.
+        return /^https?:\/\//.test(outcome.next) ? sendHtml(reply, 200, handOffPage(outcome.next)) : reply.redirect(outcome.next, 303);
       case 'redirect':
         return reply.header('cache-control', 'no-store').redirect(outcome.location, 303);
       case 'intro':
+        // Cancel ends at the client's redirect_uri.
+        reply.headers(pageSecurityHeaders([outcome.page.redirectUri]));
         return sendHtml(reply, 200, introPage(outcome.page, csrfToken(outcome.page.flowId)));
       case 'waiting':
         return sendHtml(reply, 200, waitingPage(outcome.page));

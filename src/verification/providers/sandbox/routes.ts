@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formToken, formTokenValid } from '../../../http/forms.ts';
+import { pageSecurityHeaders } from '../../../ui/page-security.ts';
 import type { Clock } from '../../../kernel/clock.ts';
 import { AppError, isAppError } from '../../../kernel/errors.ts';
 import { isStorableText } from '../../../kernel/text.ts';
@@ -92,13 +93,29 @@ const VISUAL_FIELDS = ['surname', 'givenNames', 'documentNumber', 'dateOfBirth',
  * CSRF token bound to the verification, multipart uploads limited in size and checked by
  * content, and the rules in SandboxSteps.
  */
-export async function registerSandboxRoutes(app: FastifyInstance, deps: { engine: VerificationEngine; clock: Clock; formKey: Buffer; maxImageBytes: number }): Promise<void> {
-  const { engine, clock, formKey, maxImageBytes } = deps;
+export async function registerSandboxRoutes(
+  app: FastifyInstance,
+  deps: {
+    engine: VerificationEngine;
+    clock: Clock;
+    formKey: Buffer;
+    maxImageBytes: number;
+    /** Where the verification's client may receive the person: the last step's form ends there, through returnTo. */
+    formDestinations: (view: VerificationView) => Promise<string[]>;
+  },
+): Promise<void> {
+  const { engine, clock, formKey, maxImageBytes, formDestinations } = deps;
   const steps = new SandboxSteps(engine, clock);
   const csrf = (id: string) => formToken(formKey, `verification:${id}`);
 
-  const send = (reply: FastifyReply, status: number, body: string) =>
-    reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
+  /** A step's page, whose forms may end at the verification's client. */
+  const send = async (reply: FastifyReply, status: number, body: string, view: VerificationView) =>
+    reply
+      .code(status)
+      .headers(pageSecurityHeaders(await formDestinations(view)))
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(body);
 
   /** The verification when the person may still act on it; otherwise where to send them. */
   const open = async (id: string): Promise<{ view: VerificationView } | { leave: string }> => {
@@ -125,7 +142,7 @@ export async function registerSandboxRoutes(app: FastifyInstance, deps: { engine
         return reply.redirect(result.next, 303);
       } catch (error) {
         if (error instanceof FormProblem && step !== 'cancel') {
-          return send(reply, error.status, render(step, id, { error: error.message, values: error.values }));
+          return send(reply, error.status, render(step, id, { error: error.message, values: error.values }), state.view);
         }
         // Someone else finished or expired the verification meanwhile: follow it.
         if (isAppError(error) && (error.code === 'invalid_transition' || error.code === 'flow_expired')) {
@@ -161,7 +178,7 @@ export async function registerSandboxRoutes(app: FastifyInstance, deps: { engine
         const current = await steps.currentStep(id);
         const order = ['liveness', 'document', 'face-match'];
         if (order.indexOf(step) > order.indexOf(current)) return reply.redirect(sandboxPath(id, current), 303);
-        return send(reply, 200, render(step, id));
+        return send(reply, 200, render(step, id), state.view);
       });
     }
 
