@@ -42,6 +42,7 @@ for (const backend of await backends()) {
       const res = await platform.app.inject('/oauth/authorize?client_id=nope&response_type=code');
       assert.match(String(res.headers['content-type']), /text\/html/);
       assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
+      assert.match(String(res.headers['content-security-policy']), /(^|; )form-action 'self'(;|$)/, 'a page that leads nowhere else sends forms to idflow only');
       assert.equal(res.headers['x-frame-options'], 'DENY');
       assert.equal(res.headers['x-content-type-options'], 'nosniff');
     });
@@ -64,6 +65,28 @@ for (const backend of await backends()) {
         assert.equal(answer.headers['cache-control'], 'no-store', `Cache-Control of the ${answer.status} answer`);
         assert.equal(answer.headers.pragma, 'no-cache', `Pragma of the ${answer.status} answer`);
       }
+    });
+
+    it('lets the login and consent pages send their forms to idflow and on to the client’s redirect URI, nowhere else', async () => {
+      await platform.services.clients.save({ clientId: 'csp-web', name: 'CSP', redirectUris: ['https://app.example:8443/cb?x=1'], grantTypes: ['authorization_code'], scope: 'openid', public: true });
+      await platform.services.oauth.reloadIfChanged();
+      const query = new URLSearchParams({
+        client_id: 'csp-web',
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: 'https://app.example:8443/cb?x=1',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGjSstw-cM',
+        code_challenge_method: 'S256',
+      });
+      const authorize = await platform.app.inject(`/oauth/authorize?${query}`);
+      assert.equal(authorize.statusCode, 303);
+      const cookies = ([] as string[]).concat(authorize.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+      const login = await platform.app.inject({ url: String(authorize.headers.location), headers: { cookie: cookies } });
+      assert.equal(login.statusCode, 200);
+      const csp = String(login.headers['content-security-policy']);
+      assert.match(csp, /(^|; )form-action 'self' https:\/\/app\.example:8443(;|$)/);
+      assert.match(csp, /default-src 'none'/);
+      assert.equal(login.headers['x-frame-options'], 'DENY');
     });
 
     it('answers unknown routes with problem+json and a request id, never a stack', async () => {
