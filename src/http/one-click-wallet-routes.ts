@@ -77,10 +77,10 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
 
   const send = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
 
-  /** The request as its pages show it. Their forms may end at its redirectUrl (share, decline), so the page policy admits it. */
+  /** The request as its pages show it. Their forms may end at the operator's redirect URL (share, decline), so the page policy admits it. */
   const viewFor = async (reply: FastifyReply, ...args: Parameters<typeof oneClick.viewForPerson>) => {
     const view = await oneClick.viewForPerson(...args);
-    reply.headers(pageSecurityHeaders([view.redirectUrl]));
+    reply.headers(pageSecurityHeaders([view.returnsTo]));
     return view;
   };
 

@@ -70,6 +70,8 @@ export interface PersonView {
   fields?: PersonField[];
   /** Where to send the person now (steps shared, declined, failed, expired). */
   redirectUrl?: string;
+  /** The operator's redirect URL, where the pages end at every step (their form-action names it). */
+  returnsTo?: string;
   failure?: OneClickReason;
   /** Only in submitCode's answer: what this browser presents from now on (keep it in a cookie). */
   personToken?: string;
@@ -571,6 +573,7 @@ export class OneClickService {
       uuid: flow.id,
       brand: { name: flow.context.brandName, title: flow.context.title, ...(flow.context.description ? { description: flow.context.description } : {}) },
       phoneHint: flow.data.phone.slice(-4),
+      ...(flow.data.redirectUrl ? { returnsTo: flow.data.redirectUrl } : {}),
     };
     if (this.#d.flows.isExpired(flow) || flow.state === 'expired') return { ...base, step: 'expired', redirectUrl: this.#redirect(flow, 'request_expired') };
     switch (flow.state) {
