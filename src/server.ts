@@ -11,7 +11,6 @@ import { purgeExpired } from './maintenance.ts';
 const PURGE_EVERY_MS = 60_000;
 const RELOAD_EVERY_MS = 30_000;
 
-/** Starts the server: storage, import, demo data, HTTP, background jobs, graceful close. */
 export interface StartOptions {
   importPath?: string | undefined;
   /** Started by npm (`npm start`, `npx idflow start`): stop when npm's shell goes away (see `whenParentExits`). */
@@ -41,6 +40,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     // that neither serves nor exits is one a supervisor never restarts.
     orphaned?.stop();
     await app?.close().catch(() => {});
+    await services.limits.close().catch(() => {});
     await services.db.close().catch(() => {});
     throw error;
   }
