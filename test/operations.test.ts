@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
 import { PASSWORD, passwordClient, user } from './support/fixtures.ts';
 import { postJson } from './support/http.ts';
+import { startFakeVeriff, type FakeVeriff } from './support/fake-veriff.ts';
+import { saveWebKycSettings } from '../src/kyc/web-kyc-settings.ts';
 
 for (const backend of await backends()) {
   describe(`operations surface (${backend})`, () => {
@@ -114,3 +116,41 @@ for (const backend of await backends()) {
     });
   });
 }
+
+/** The form-action of a page's Content-Security-Policy. */
+const formAction = (headers: Record<string, unknown>) => /(?:^|; )form-action ([^;]+)/.exec(String(headers['content-security-policy']))?.[1];
+
+describe('form-action of the Web KYC pages, with a vendor', () => {
+  let platform: TestPlatform;
+  let fake: FakeVeriff;
+  before(async () => {
+    fake = await startFakeVeriff();
+    platform = await startPlatform('pglite', { env: { IDFLOW_VERIFF_API_KEY: fake.apiKey, IDFLOW_VERIFF_SHARED_SECRET: fake.sharedSecret, IDFLOW_VERIFF_BASE_URL: fake.baseUrl } });
+    await platform.services.clients.save({ clientId: 'kyc-shop', name: 'KYC shop', redirectUris: ['https://kyc-shop.example/kyc'], grantTypes: ['authorization_code'], scope: 'openid' });
+    await saveWebKycSettings(platform.services.repos.clients, 'kyc-shop', { enabled: true, provider: 'veriff' });
+  });
+  after(async () => {
+    await platform.close();
+    await fake.close();
+  });
+
+  it('lets the introduction’s forms end at the redirect URI, and hands the person to the vendor with a page, not a redirect its form-action would block', async () => {
+    const query = new URLSearchParams({ response_type: 'code', client_id: 'kyc-shop', redirect_uri: 'https://kyc-shop.example/kyc', scope: 'kyc', state: 's1' });
+    const authorize = await platform.app.inject(`/authorize?${query}`);
+    const intro = String(authorize.headers.location);
+    const cookie = authorize.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    const page = await platform.app.inject({ url: intro, headers: { cookie } });
+    assert.equal(page.statusCode, 200);
+    assert.equal(formAction(page.headers), "'self' https://kyc-shop.example");
+
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const start = await platform.app.inject({ method: 'POST', url: `${intro}/start`, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ csrf }).toString() });
+    assert.equal(start.statusCode, 200, start.body);
+    assert.equal(start.headers.location, undefined);
+    const session = [...fake.sessions.values()].at(-1)!;
+    assert.ok(start.body.includes(`<meta http-equiv="refresh" content="0;url=${session.url}">`), start.body);
+    assert.ok(start.body.includes(`href="${session.url}"`), 'and a link, should the browser not move on');
+    assert.equal(formAction(start.headers), "'self'");
+    assert.equal(start.headers['cache-control'], 'no-store');
+  });
+});
