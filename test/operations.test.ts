@@ -69,26 +69,52 @@ for (const backend of await backends()) {
       }
     });
 
-    it('lets the login and consent pages send their forms to idflow and on to the client’s redirect URI, nowhere else', async () => {
-      await platform.services.clients.save({ clientId: 'csp-web', name: 'CSP', redirectUris: ['https://app.example:8443/cb?x=1'], grantTypes: ['authorization_code'], scope: 'openid', public: true });
+    it('lets the login, consent and form_post pages send their forms to idflow and on to the client’s redirect URI, nowhere else', async () => {
+      await platform.services.clients.save({ clientId: 'csp-web', name: 'CSP', redirectUris: ['https://app.example:8443/cb?x=1'], grantTypes: ['authorization_code'], scope: 'openid email', public: true });
       await platform.services.oauth.reloadIfChanged();
       const query = new URLSearchParams({
         client_id: 'csp-web',
         response_type: 'code',
-        scope: 'openid',
+        response_mode: 'form_post',
+        scope: 'openid email',
         redirect_uri: 'https://app.example:8443/cb?x=1',
         code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGjSstw-cM',
         code_challenge_method: 'S256',
       });
-      const authorize = await platform.app.inject(`/oauth/authorize?${query}`);
-      assert.equal(authorize.statusCode, 303);
-      const cookies = ([] as string[]).concat(authorize.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
-      const login = await platform.app.inject({ url: String(authorize.headers.location), headers: { cookie: cookies } });
+      // A browser: keeps cookies, follows nothing by itself.
+      const jar = new Map<string, string>();
+      const browse = async (url: string, form?: Record<string, string>) => {
+        const answer = await platform.app.inject({
+          method: form ? 'POST' : 'GET',
+          url,
+          headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+          ...(form ? { payload: new URLSearchParams(form).toString() } : {}),
+        });
+        for (const c of answer.cookies) jar.set(c.name, c.value);
+        return answer;
+      };
+      const csrfOf = (body: string) => /name="csrf" value="([^"]+)"/.exec(body)![1]!;
+      const expected = "'self' https://app.example:8443";
+
+      const loginUrl = String((await browse(`/oauth/authorize?${query}`)).headers.location);
+      const login = await browse(loginUrl);
       assert.equal(login.statusCode, 200);
-      const csp = String(login.headers['content-security-policy']);
-      assert.match(csp, /(^|; )form-action 'self' https:\/\/app\.example:8443(;|$)/);
-      assert.match(csp, /default-src 'none'/);
+      assert.equal(formAction(login.headers), expected);
+      assert.match(String(login.headers['content-security-policy']), /default-src 'none'/);
       assert.equal(login.headers['x-frame-options'], 'DENY');
+
+      const signedIn = await browse(`${loginUrl}/login`, { csrf: csrfOf(login.body), username: 'ada@example.com', password: PASSWORD });
+      const consentUrl = String((await browse(String(signedIn.headers.location))).headers.location);
+      const consent = await browse(consentUrl);
+      assert.match(consent.body, /action="\/interaction\/[^"]+\/consent"/);
+      assert.equal(formAction(consent.headers), expected);
+
+      const granted = await browse(`${consentUrl}/consent`, { csrf: csrfOf(consent.body) });
+      const formPost = await browse(String(granted.headers.location));
+      assert.equal(formPost.statusCode, 200);
+      assert.match(formPost.body, /<form method="post" action="https:\/\/app\.example:8443\/cb\?x=1">/);
+      assert.equal(formAction(formPost.headers), expected, 'the form_post page may post to the redirect URI');
+      assert.match(String(formPost.headers['content-security-policy']), /script-src 'self' 'sha256-/, 'with the hash of its one script');
     });
 
     it('answers unknown routes with problem+json and a request id, never a stack', async () => {
@@ -118,7 +144,7 @@ for (const backend of await backends()) {
 }
 
 /** The form-action of a page's Content-Security-Policy. */
-const formAction = (headers: Record<string, unknown>) => /(?:^|; )form-action ([^;]+)/.exec(String(headers['content-security-policy']))?.[1];
+const formAction = (headers: Record<string, unknown>) => /(?:^|;)\s*form-action ([^;]+)/.exec(String(headers['content-security-policy']))?.[1];
 
 describe('form-action of the Web KYC pages, with a vendor', () => {
   let platform: TestPlatform;
