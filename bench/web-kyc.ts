@@ -8,13 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { Pool } from 'undici';
-import { encodeJpeg } from '../src/compat/authenteq-webkyc/jpeg.ts';
 import { webKycOf } from '../src/kyc/index.ts';
 import { continuePath, webKycFlow, type WebKycData, type WebKycState } from '../src/kyc/web-kyc-flow.ts';
 import { saveWebKycSettings } from '../src/kyc/web-kyc-settings.ts';
 import type { Services } from '../src/services.ts';
 import { WebKycGrantsRepo } from '../src/storage/web-kyc-grants-repo.ts';
+import { normaliseImage } from '../src/verification/documents/index.ts';
+import { imageLimits } from '../src/verification/registry.ts';
 import { measure, type Measurement, type Worker } from './lib/load.ts';
 import { freePort, startProcess } from './lib/processes.ts';
 
@@ -180,8 +182,8 @@ async function makeCodes(services: Services, verificationIds: string[], count: n
   return { codes, issueMs };
 }
 
-/** A document photo-sized JPEG (640×404, an ID-1 card's proportions), drawn here. */
-function documentJpeg(seed: number): Buffer {
+/** A document photo (640×404, an ID-1 card's proportions), drawn here and normalised as an upload is. */
+async function documentJpeg(services: Services, seed: number) {
   const width = 640;
   const height = 404;
   const pixels = new Uint8Array(width * height * 3);
@@ -194,7 +196,10 @@ function documentJpeg(seed: number): Buffer {
       pixels[o + 2] = 230 - stripe + ((x * 11 + y * 5) % 17);
     }
   }
-  return encodeJpeg({ width, height, pixels }, 85);
+  const png = await sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  const normalised = await normaliseImage(png, imageLimits(services.config.verification));
+  if (!normalised.ok) throw new Error(`the bench's document image is refused: ${normalised.reason}`);
+  return normalised.image;
 }
 
 async function prepareVerifications(services: Services, count: number, log: (line: string) => void) {
@@ -203,8 +208,8 @@ async function prepareVerifications(services: Services, count: number, log: (lin
   // The secret is generated for a new client only; a rerun on the same database pins a new one.
   const secret = client.secret ?? randomBytes(32).toString('base64url');
   if (!client.secret) await services.clients.save({ clientId: BENCH_WEB_KYC_CLIENT, name: 'Bench Web KYC', redirectUris: [REDIRECT_URI], grantTypes: ['authorization_code'], scope: 'openid', secret });
-  const front = documentJpeg(1);
-  const back = documentJpeg(2);
+  const front = await documentJpeg(services, 1);
+  const back = await documentJpeg(services, 2);
   log(`${count} verified verifications (document images ${front.length} and ${back.length} bytes)`);
   const verificationIds: string[] = [];
   for (let i = 0; i < count; i++) {

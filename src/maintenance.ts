@@ -4,6 +4,8 @@ import type { Services } from './services.ts';
 export interface PurgeReport {
   /** Verifications past their expiry, marked expired (the provider never answered). */
   verificationsExpired: number;
+  /** Finished verifications whose images were past their retention: images deleted. */
+  verificationImagesDeleted: number;
   /** Web KYC hand-overs whose time was up: details, images and rows deleted. */
   webKycHandOvers: number;
   /** Expired flows deleted (their sealed data with them). */
@@ -24,6 +26,7 @@ export interface PurgeReport {
  */
 export async function purgeExpired(services: Services): Promise<PurgeReport> {
   const verificationsExpired = await services.verification.expireStale();
+  const verificationImagesDeleted = await services.verification.deleteImagesPastRetention();
   const webKycHandOvers = await purgeWebKyc(services);
   const now = services.clock.now();
   const [flows, oneClickHolds, oauthRows, limitCounters] = await Promise.all([
@@ -32,5 +35,5 @@ export async function purgeExpired(services: Services): Promise<PurgeReport> {
     services.repos.payloads.purgeExpired(now),
     services.limits.purgeExpired(now),
   ]);
-  return { verificationsExpired, webKycHandOvers, flows, oneClickHolds, oauthRows, limitCounters };
+  return { verificationsExpired, verificationImagesDeleted, webKycHandOvers, flows, oneClickHolds, oauthRows, limitCounters };
 }

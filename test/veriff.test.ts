@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { ConfigError, loadConfig } from '../src/config/index.ts';
 import { isAppError } from '../src/kernel/errors.ts';
 import { VeriffProvider } from '../src/verification/providers/veriff/provider.ts';
+import { imageLimits } from '../src/verification/registry.ts';
 import { systemClock } from '../src/kernel/clock.ts';
 import { startFakeVeriff, type FakeVeriff } from './support/fake-veriff.ts';
 import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
@@ -90,6 +92,13 @@ for (const backend of await backends()) {
       assert.deepEqual(view.checks.map((c) => `${c.check_method}/${c.organization}`), ['vri/veriff', 'bvr/veriff', 'data/idflow']);
       const images = (await engine().images(verification.id))!;
       assert.deepEqual(Object.keys(images).sort(), ['documentBack', 'documentFront', 'face']);
+      // Veriff's media (PNGs here) are stored as every image is: normalised to JPEG on arrival.
+      for (const [kind, bytes] of Object.entries(images)) {
+        const metadata = await sharp(bytes).metadata();
+        assert.equal(metadata.format, 'jpeg', kind);
+        assert.equal(metadata.exif, undefined, kind);
+      }
+      assert.deepEqual(await sharp(images.documentFront).metadata().then((m) => [m.width, m.height]), [90, 60]);
       const evidence = (await platform.services.wallet.latest(ada.id, ['fullName'])).get('fullName')!.evidence as Record<string, any>;
       assert.equal(evidence.trust_framework, 'eidas');
       assert.equal(evidence.evidence[0].document_details.issuer.country_code, 'EST');
@@ -188,10 +197,10 @@ for (const backend of await backends()) {
     });
 
     it('refuses a decision answer that Veriff did not sign, and a session refused by Veriff', async () => {
-      const impostor = new VeriffProvider({ apiKey: fake.apiKey, sharedSecret: 'another-shared-secret', baseUrl: fake.baseUrl, clock: systemClock });
+      const impostor = new VeriffProvider({ apiKey: fake.apiKey, sharedSecret: 'another-shared-secret', baseUrl: fake.baseUrl, clock: systemClock, imageLimits: imageLimits(platform.config.verification) });
       const session = [...fake.sessions.values()][0]!;
       await assert.rejects(impostor.fetchResult(session.id), (e: unknown) => isAppError(e) && e.code === 'unavailable');
-      const wrongKey = new VeriffProvider({ apiKey: 'wrong-api-key', sharedSecret: fake.sharedSecret, baseUrl: fake.baseUrl, clock: systemClock });
+      const wrongKey = new VeriffProvider({ apiKey: 'wrong-api-key', sharedSecret: fake.sharedSecret, baseUrl: fake.baseUrl, clock: systemClock, imageLimits: imageLimits(platform.config.verification) });
       await assert.rejects(wrongKey.start({ verificationId: '00000000-0000-4000-8000-000000000001', returnUrl: 'http://127.0.0.1/x' }), (e: unknown) => isAppError(e) && e.code === 'unavailable');
     });
 

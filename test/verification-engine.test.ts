@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../src/config/index.ts';
 import { ManualClock } from '../src/kernel/clock.ts';
 import { isAppError } from '../src/kernel/errors.ts';
+import { normaliseImage, type NormalisedImage } from '../src/verification/documents/index.ts';
 import { VERIFICATION } from '../src/verification/engine.ts';
+import { imageLimits } from '../src/verification/registry.ts';
 import { sampleDocuments, td3 } from '../src/verification/providers/sandbox/sample-documents.ts';
 import { encodePng, testImage, type TestImageName } from '../src/verification/providers/sandbox/test-images.ts';
 import type { DocumentData, VerificationResult } from '../src/verification/types.ts';
@@ -19,6 +22,14 @@ async function postMultipart(platform: TestPlatform, url: string, fields: Record
   const encoded = new Response(form);
   return platform.app.inject({ method: 'POST', url, headers: { 'content-type': encoded.headers.get('content-type')! }, payload: Buffer.from(await encoded.arrayBuffer()) });
 }
+
+/** An image as the engine stores it: normalised, as at upload. */
+async function normalised(bytes: Buffer): Promise<NormalisedImage> {
+  const outcome = await normaliseImage(bytes, imageLimits(loadConfig({}).verification));
+  assert.ok(outcome.ok);
+  return outcome.image;
+}
+const SELFIE = await normalised(testImage('selfie'));
 
 const csrfOf = (body: string) => /name="csrf" value="([^"]+)"/.exec(body)![1]!;
 
@@ -55,7 +66,7 @@ function sampleDocument(clock: ManualClock): DocumentData {
 }
 
 function verified(clock: ManualClock): VerificationResult {
-  return { outcome: 'verified', document: sampleDocument(clock), images: { face: testImage('selfie') }, checks: [{ check_method: 'vri', organization: 'test', txn: 't1' }], providerTxn: 'txn-1', verifiedAt: clock.now() };
+  return { outcome: 'verified', document: sampleDocument(clock), images: { face: SELFIE }, checks: [{ check_method: 'vri', organization: 'test', txn: 't1' }], providerTxn: 'txn-1', verifiedAt: clock.now() };
 }
 
 const rejectsWith = (code: string) => (error: unknown) => isAppError(error) && error.code === code;
@@ -275,9 +286,10 @@ for (const backend of await backends()) {
       await walk(platform, verification.id, { sample: 'valid' });
       assert.equal((await engine().get(verification.id))!.state, 'verified');
       const images = (await engine().images(verification.id))!;
-      assert.deepEqual(images.face, testImage('selfie'));
-      assert.deepEqual(images.documentFront, testImage('document-front'));
-      assert.deepEqual(images.documentBack, testImage('document-back'));
+      // The test images as uploads are stored: normalised (JPEG, no metadata).
+      assert.deepEqual(images.face, SELFIE);
+      assert.deepEqual(images.documentFront, await normalised(testImage('document-front')));
+      assert.deepEqual(images.documentBack, await normalised(testImage('document-back')));
       const rows = JSON.stringify([
         ...(await platform.services.db.query('select * from verifications where id = $1', [verification.id])),
         ...(await platform.services.db.query('select * from verification_images where verification_id = $1', [verification.id])),
@@ -311,7 +323,7 @@ for (const backend of await backends()) {
       await assert.rejects(engine().deleteData('00000000-0000-4000-8000-000000000000'), rejectsWith('not_found'));
     });
 
-    it('refuses a text file named .jpg and an image over the size limit, storing nothing', async () => {
+    it('refuses a text file named .jpg, a photo cut short and an image over the size limit, storing nothing', async () => {
       const { verification } = await engine().start({ provider: 'sandbox', returnTo: '/after' });
       const page = await platform.app.inject({ method: 'GET', url: `/verification/sandbox/${verification.id}/liveness` });
       const csrf = csrfOf(page.body);
@@ -325,13 +337,14 @@ for (const backend of await backends()) {
       const large = await postMultipart(platform, `/verification/sandbox/${verification.id}/liveness`, { csrf }, { face: { bytes: big, name: 'me.png', type: 'image/png' } });
       assert.equal(large.statusCode, 413);
       assert.match(large.body, /at most/);
-      // A document step with a good front and a fake back stores neither.
+      // A document step with a good front and a back cut short stores neither.
       await postMultipart(platform, `/verification/sandbox/${verification.id}/liveness`, { csrf, testImage: 'selfie' });
       const fakeBack = await postMultipart(platform, `/verification/sandbox/${verification.id}/document`, { csrf, sample: 'valid' }, {
         front: { bytes: testImage('document-front'), name: 'front.png' },
-        back: { bytes: Buffer.concat([testImage('document-back'), Buffer.from('trailing')]), name: 'back.png' },
+        back: { bytes: testImage('document-back').subarray(0, 400), name: 'back.png' },
       });
       assert.equal(fakeBack.statusCode, 422);
+      assert.match(fakeBack.body, /The photo of the back of the document is not a JPEG or PNG image/);
       const kinds = await platform.services.db.query<{ kind: string }>('select kind from verification_images where verification_id = $1', [verification.id]);
       assert.deepEqual(kinds.map((k) => k.kind), ['face']);
       const view = (await engine().get(verification.id))!;

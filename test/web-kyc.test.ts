@@ -7,15 +7,18 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { ManualClock } from '../src/kernel/clock.ts';
 import { applyImport } from '../src/provisioning/import-file.ts';
 import { purgeWebKyc } from '../src/kyc/index.ts';
 import { checkAuthorizeRequest } from '../src/kyc/web-kyc-request.ts';
 import { saveWebKycSettings } from '../src/kyc/web-kyc-settings.ts';
 import { authenteqDetailsJson, toAuthenteqDetails } from '../src/compat/authenteq-webkyc/details.ts';
-import { asJpeg } from '../src/compat/authenteq-webkyc/jpeg.ts';
+import { normaliseImage } from '../src/verification/documents/index.ts';
+import { imageLimits } from '../src/verification/registry.ts';
 import { testImage } from '../src/verification/providers/sandbox/test-images.ts';
 import { launchBrowser, screenshot, startLoopbackApp, type LoopbackApp } from './support/browser.ts';
+import { healthWhile } from './support/http.ts';
 import { buildMrz, dateFrom, type MrzSpec } from './support/mrz-fixtures.ts';
 import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
 
@@ -28,15 +31,17 @@ import { backends, startPlatform, type TestPlatform } from './support/platform.t
 const CLIENT_ID = 'shop.example';
 const FLOW_PAGE = /^\/web-kyc\/flows\/([0-9a-f-]{36})$/;
 const JPEG = Buffer.from([0xff, 0xd8, 0xff]);
+/** A second registered redirect URI: its origin is one a `back_url` may lead to. */
+const SHOP_REDIRECT_URI = 'https://shop.example.com/kyc/result';
 
 interface Client {
   secret: string;
   redirectUri: string;
 }
 
-/** A confidential client registered for Web KYC, redirecting to `redirectUri`. */
+/** A confidential client registered for Web KYC, redirecting to `redirectUri` (and to the shop's own site). */
 async function kycClient(platform: TestPlatform, redirectUri: string, clientId = CLIENT_ID, webKyc = true): Promise<Client> {
-  const { secret } = await platform.services.clients.save({ clientId, name: 'Example Shop', redirectUris: [redirectUri], grantTypes: ['authorization_code'], scope: 'openid' });
+  const { secret } = await platform.services.clients.save({ clientId, name: 'Example Shop', redirectUris: [redirectUri, SHOP_REDIRECT_URI], grantTypes: ['authorization_code'], scope: 'openid' });
   if (webKyc) await saveWebKycSettings(platform.services.repos.clients, clientId, { enabled: true, provider: 'sandbox' });
   return { secret: secret!, redirectUri };
 }
@@ -285,6 +290,60 @@ for (const backend of await backends()) {
       }
     });
 
+    it('serves the photos as stored at upload: JPEGs without EXIF or GPS, turned upright, never decoded at read time', async () => {
+      // A phone photo: the camera's make and position in its EXIF, taken sideways (orientation 6).
+      const phonePhoto = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#8aa0b4' } })
+        .jpeg()
+        .withExif({ IFD0: { Make: 'PhoneCo', Model: 'Pocket 9' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2952/100', GPSLongitudeRef: 'E', GPSLongitude: '2/1 17/1 4017/100' } })
+        .withMetadata({ orientation: 6 })
+        .toBuffer();
+      const uploaded = await sharp(phonePhoto).metadata();
+      assert.equal(uploaded.orientation, 6);
+      assert.ok(uploaded.exif && phonePhoto.includes('PhoneCo'), 'the upload carries EXIF');
+      // A 12-megapixel PNG (4000×3000), a few kilobytes: what used to be decoded at every read.
+      const largePng = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#e0e4ea' } }).png().toBuffer();
+
+      const flow = await startVerification(platform, client);
+      const base = `${platform.url}/verification/sandbox/${flow.verificationId}`;
+      const csrf = csrfOf(await (await get(`${base}/liveness`)).text());
+      const liveness = new FormData();
+      liveness.set('csrf', csrf);
+      liveness.set('testImage', 'selfie');
+      assert.ok(location(await postMultipart(`${base}/liveness`, liveness)).endsWith('/document'));
+      const document = new FormData();
+      document.set('csrf', csrf);
+      document.set('sample', 'valid');
+      document.set('front', new Blob([new Uint8Array(phonePhoto)], { type: 'image/jpeg' }), 'front.jpg');
+      document.set('back', new Blob([new Uint8Array(largePng)], { type: 'image/png' }), 'back.png');
+      const upload = await healthWhile(platform.url, () => postMultipart(`${base}/document`, document));
+      assert.ok(location(upload.result).endsWith('/face-match'));
+      assert.ok(upload.slowestMs < 100, `/healthz took ${upload.slowestMs.toFixed(1)} ms during the upload (${upload.checks} checks)`);
+      const done = location(await postForm(`${base}/face-match`, { csrf }));
+      const code = new URL(location(await get(`${platform.url}${done}`, flow.cookie))).searchParams.get('code')!;
+      const token = (await exchange(platform, client, code)).body.token as string;
+
+      const read = await healthWhile(platform.url, () => details(platform, token));
+      assert.equal(read.result.status, 200);
+      assert.ok(read.slowestMs < 100, `/healthz took ${read.slowestMs.toFixed(1)} ms during the read (${read.checks} checks)`);
+      const front = Buffer.from(read.result.body.croppedDocs.front, 'base64');
+      const back = Buffer.from(read.result.body.croppedDocs.back, 'base64');
+      const stored = (await platform.services.verification.images(flow.verificationId))!;
+      assert.ok(front.equals(stored.documentFront!) && back.equals(stored.documentBack!), 'the stored bytes, as they are');
+      for (const served of [front, back]) {
+        assert.ok(served.subarray(0, 3).equals(JPEG), 'a JPEG');
+        const metadata = await sharp(served).metadata();
+        assert.equal(metadata.format, 'jpeg');
+        assert.equal(metadata.exif, undefined, 'no EXIF (no GPS position, no camera)');
+        assert.equal(metadata.icc, undefined);
+        assert.equal(metadata.orientation, undefined);
+        assert.ok(!served.includes('Exif') && !served.includes('PhoneCo') && !served.includes('Pocket 9'));
+      }
+      const frontSize = await sharp(front).metadata();
+      assert.deepEqual([frontSize.width, frontSize.height], [200, 300], 'turned upright');
+      const backSize = await sharp(back).metadata();
+      assert.deepEqual([backSize.width, backSize.height], [4000, 3000]);
+    });
+
     it('accepts the token request as multipart (curl -F, as the seed shows) and as JSON, with either spelling of the grant type', async () => {
       const first = await verifiedCode(platform, client);
       const form = new FormData();
@@ -402,6 +461,31 @@ for (const backend of await backends()) {
       assert.match(page, /<a class="back" href="https:\/\/shop.example.com\/" rel="noreferrer">Back to shop.example.com<\/a>/);
     });
 
+    it("accepts a back_url only on one of the client's registered origins", async () => {
+      const errorOf = async (backUrl: string) => {
+        const url = new URL(location(await get(authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, scope: 'kyc', state: 'st-b', back_url: backUrl }))));
+        assert.equal(`${url.origin}${url.pathname}`, client.redirectUri, 'the error goes back to the client');
+        return { error: url.searchParams.get('error'), description: url.searchParams.get('error_description'), state: url.searchParams.get('state') };
+      };
+      const refused = { error: 'invalid_request', description: "back_url must be on one of the client's registered origins", state: 'st-b' };
+      const flows = await count(platform, "flows where kind = 'web_kyc'", []);
+      for (const elsewhere of [
+        'https://evil.example/',
+        'https://shop.example.com.evil.example/account',
+        'https://evil.example/https://shop.example.com/',
+        'https://shop.example.com:8443/account',
+        'https://www.shop.example.com/account',
+      ]) {
+        assert.deepEqual(await errorOf(elsewhere), refused, elsewhere);
+      }
+      assert.equal(await count(platform, "flows where kind = 'web_kyc'", []), flows, 'a refused back_url opens no flow');
+      for (const registered of ['https://shop.example.com/account?tab=orders', `${app.origin}/basket`]) {
+        const answer = await get(authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, scope: 'kyc', state: 's', back_url: registered }));
+        const page = await (await get(`${platform.url}${location(answer)}`, answer.headers.get('set-cookie')!.split(';')[0])).text();
+        assert.match(page, new RegExp(`<a class="back" href="${registered.replace(/[.?]/g, '\\$&').replace(/&/g, '&amp;')}" rel="noreferrer">`), registered);
+      }
+    });
+
     it('sends a failed verification back with access_denied, its reason code and the state', async () => {
       const flow = await startVerification(platform, client);
       const back = await sandboxSteps(platform, flow.verificationId, { face: 'selfie-liveness-fail' });
@@ -459,7 +543,7 @@ for (const backend of await backends()) {
       assert.match(await malformed.text(), /This link is not valid/);
     });
 
-    it('converts other PNG captures (with transparency, odd sizes) into JPEGs that decode to the same picture', async () => {
+    it('normalises other PNG captures (with transparency, odd sizes) into JPEGs that decode to the same picture', async () => {
       const context = await browser.newContext();
       contexts.push(context);
       const page = await context.newPage();
@@ -479,13 +563,13 @@ for (const backend of await backends()) {
         return canvas.toDataURL('image/png').split(',')[1]!;
       });
       const png = Buffer.from(pngBase64, 'base64');
-      const jpeg = asJpeg(png);
+      const normalised = await normaliseImage(png, imageLimits(platform.config.verification));
+      assert.ok(normalised.ok);
+      const jpeg = normalised.image;
       assert.ok(jpeg.subarray(0, 3).equals(JPEG));
       const compared = await compareImages(page, jpeg, png);
       assert.deepEqual([compared.width, compared.height], [203, 131]);
       assert.ok(compared.meanDifference < 4, `mean difference ${compared.meanDifference}`);
-      const already = Buffer.concat([JPEG, Buffer.from('rest')]);
-      assert.equal(asJpeg(already), already, 'a JPEG passes through untouched');
     });
 
     it('writes the details body as the very bytes JSON.stringify gives, with and without a back image', () => {

@@ -90,7 +90,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
           const report = await purgeExpired(s);
           process.stdout.write(
             `expired ${report.verificationsExpired} verifications; deleted ${report.webKycHandOvers} finished Web KYC hand-overs ` +
-              `(details, images and rows), ${report.flows} expired flows, ${report.oneClickHolds} 1-Click holds, ${report.oauthRows} expired tokens, codes and sessions and ${report.limitCounters} limit counters\n`,
+              `(details, images and rows), ${report.flows} expired flows, ${report.oneClickHolds} 1-Click holds, ${report.oauthRows} expired tokens, codes and sessions and ${report.limitCounters} limit counters; ` +
+              `deleted the images of ${report.verificationImagesDeleted} verifications past their retention\n`,
           );
         });
       case undefined:

@@ -55,6 +55,12 @@ export interface VerificationConfig {
   defaultProvider: string | undefined;
   /** Largest image accepted by a hosted upload step, in bytes. */
   maxImageBytes: number;
+  /** Largest width × height of an image accepted (uploaded or from a vendor); checked from its header, before decoding. */
+  maxImagePixels: number;
+  /** Largest width or height of an image accepted. */
+  maxImageSide: number;
+  /** Days a finished verification keeps its images (then the purge deletes them). */
+  imageRetentionDays: number;
   /** Veriff, when its three variables are set. */
   veriff: { apiKey: string; sharedSecret: string; baseUrl: string; trustFramework: string } | undefined;
 }
@@ -218,6 +224,12 @@ function verificationConfig(env: Env, idflowEnv: 'development' | 'production'): 
     sandbox,
     defaultProvider,
     maxImageBytes: integer(env, 'IDFLOW_VERIFICATION_MAX_IMAGE_BYTES', 5 * 1024 * 1024, 1024, 5 * 1024 * 1024),
+    // 40 megapixels holds any phone camera's default photo; decoded, it is 120 MB of RGB.
+    maxImagePixels: integer(env, 'IDFLOW_VERIFICATION_MAX_IMAGE_PIXELS', 40_000_000, 1_000_000, 100_000_000),
+    // JPEG, what every image is stored as, cannot be wider or taller than 65,535.
+    maxImageSide: integer(env, 'IDFLOW_VERIFICATION_MAX_IMAGE_SIDE', 10_000, 1_000, 65_000),
+    // At least a day: Web KYC hands images over within 15 minutes after a verification ends.
+    imageRetentionDays: integer(env, 'IDFLOW_VERIFICATION_IMAGE_RETENTION_DAYS', 30, 1, 3650),
     veriff,
   };
 }

@@ -50,6 +50,15 @@ export function isSecureWebUrl(value: string, allowInsecureLoopback: boolean): b
   return url.protocol === 'http:' && allowInsecureLoopback && isLoopback(url);
 }
 
+/**
+ * Where a "Back to …" link may lead: the origins (scheme, host and port, compared exactly)
+ * of the client's registered redirect URIs. Any other site would borrow idflow's page,
+ * with the client's name on it, for a link of its own choosing.
+ */
+function registeredOrigins(client: ClientRecord): Set<string> {
+  return new Set(client.metadata.redirect_uris.flatMap((uri) => URL.parse(uri)?.origin ?? []));
+}
+
 export async function checkAuthorizeRequest(
   query: Query,
   findClient: (clientId: string) => Promise<ClientRecord | undefined>,
@@ -91,6 +100,9 @@ export async function checkAuthorizeRequest(
   if (back.repeated) return fail('invalid_request', 'back_url must not be repeated');
   if (back.value !== undefined && (back.value.length > LIMITS.back_url || !isSecureWebUrl(back.value, options.allowInsecureLoopback))) {
     return fail('invalid_request', 'back_url must be an absolute https URL');
+  }
+  if (back.value !== undefined && !registeredOrigins(client).has(new URL(back.value).origin)) {
+    return fail('invalid_request', "back_url must be on one of the client's registered origins");
   }
 
   const settings = webKycSettings(client);

@@ -1,4 +1,5 @@
 import { userIdFromUuid, userUuid } from '../kernel/ids.ts';
+import type { NormalisedImage } from '../verification/documents/index.ts';
 import type { CheckDetail, DocumentData, RejectionReason, VerificationImages } from '../verification/types.ts';
 import type { Queryable } from './db.ts';
 import type { Sealer } from './sealer.ts';
@@ -26,6 +27,8 @@ export interface VerificationRecord {
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
+  /** When it reached its final state. */
+  endedAt: Date | undefined;
   dataDeletedAt: Date | undefined;
 }
 
@@ -52,6 +55,7 @@ export interface VerificationChanges {
   checks?: CheckDetail[];
   providerTxn?: string | undefined;
   verifiedAt?: Date;
+  endedAt?: Date;
 }
 
 export type ImageKind = 'document_front' | 'document_back' | 'face';
@@ -82,6 +86,7 @@ interface Row {
   created_at: Date;
   updated_at: Date;
   expires_at: Date;
+  ended_at: Date | null;
   data_deleted_at: Date | null;
 }
 
@@ -136,7 +141,7 @@ export class VerificationsRepo {
     const providerData = has('providerData') ? changes.providerData : v.providerData;
     const [row] = await this.#db.query<Row>(
       `update verifications set state = $3, step = $4, provider_ref = $5, reasons = $6, document_sealed = $7,
-         provider_data_sealed = $8, checks = $9, provider_txn = $10, verified_at = $11, updated_at = $12, version = version + 1
+         provider_data_sealed = $8, checks = $9, provider_txn = $10, verified_at = $11, updated_at = $12, ended_at = $13, version = version + 1
        where id = $1 and version = $2 returning *`,
       [
         v.id,
@@ -151,6 +156,7 @@ export class VerificationsRepo {
         (has('providerTxn') ? changes.providerTxn : v.providerTxn) ?? null,
         changes.verifiedAt ?? v.verifiedAt ?? null,
         now,
+        changes.endedAt ?? v.endedAt ?? null,
       ],
     );
     return row ? this.#toRecord(row) : undefined;
@@ -181,13 +187,17 @@ export class VerificationsRepo {
     if (rows.length === 0) return undefined;
     const images: VerificationImages = {};
     for (const row of rows) {
-      if (row.image_kind && row.image_sealed) images[IMAGE_KINDS[row.image_kind]] = this.#sealer.keyring.openBuffer(row.image_sealed, `verification_images.image:${id}:${row.image_kind}`);
+      // Stored only as `normaliseImage` made them (VerificationImages allows nothing else).
+      if (row.image_kind && row.image_sealed) {
+        images[IMAGE_KINDS[row.image_kind]] = this.#sealer.keyring.openBuffer(row.image_sealed, `verification_images.image:${id}:${row.image_kind}`) as NormalisedImage;
+      }
     }
     return { record: this.#toRecord(rows[0]!), images };
   }
 
-  async deleteImages(id: string): Promise<void> {
-    await this.#db.query('delete from verification_images where verification_id = $1', [id]);
+  /** Deletes the verification's images; returns how many there were. */
+  async deleteImages(id: string): Promise<number> {
+    return (await this.#db.query('delete from verification_images where verification_id = $1 returning 1', [id])).length;
   }
 
   /**
@@ -203,6 +213,18 @@ export class VerificationsRepo {
       [id, now],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Finished verifications that still have images and ended at or before `endedBefore`.
+   * Driven by the images table, which only holds what is still to be deleted.
+   */
+  async listWithImagesEndedBefore(endedBefore: Date, limit: number): Promise<VerificationRecord[]> {
+    const rows = await this.#db.query<Row>(
+      `select * from verifications where id in (select verification_id from verification_images) and ended_at <= $1 order by ended_at limit $2`,
+      [endedBefore, limit],
+    );
+    return rows.map((r) => this.#toRecord(r));
   }
 
   /** Open verifications past their expiry, oldest first. */
@@ -250,6 +272,7 @@ export class VerificationsRepo {
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       expiresAt: row.expires_at,
+      endedAt: row.ended_at ?? undefined,
       dataDeletedAt: row.data_deleted_at ?? undefined,
     };
   }

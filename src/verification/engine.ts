@@ -80,6 +80,8 @@ export interface VerificationEngineOptions {
   defaultProvider?: string | undefined;
   /** Least time between two polls of a vendor for the same verification. */
   pollIntervalMs?: number;
+  /** Days a finished verification keeps its images before the purge deletes them. */
+  imageRetentionDays?: number;
 }
 
 export interface VerificationEngineDeps {
@@ -120,6 +122,7 @@ export class VerificationEngine {
   readonly #baseUrl: string;
   readonly #ttlMs: number;
   readonly #pollIntervalMs: number;
+  readonly #imageRetentionMs: number;
   readonly #listeners: ((view: VerificationView) => Promise<void>)[] = [];
 
   constructor(deps: VerificationEngineDeps, options: VerificationEngineOptions) {
@@ -129,6 +132,7 @@ export class VerificationEngine {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#ttlMs = (options.ttlSeconds ?? VERIFICATION.ttlSeconds) * 1000;
     this.#pollIntervalMs = options.pollIntervalMs ?? 10_000;
+    this.#imageRetentionMs = (options.imageRetentionDays ?? 30) * 86_400_000;
     this.defaultProvider = options.defaultProvider ?? (options.providers.has('sandbox') ? 'sandbox' : [...options.providers.keys()][0]);
   }
 
@@ -287,6 +291,29 @@ export class VerificationEngine {
     });
   }
 
+  /**
+   * Deletes the images of every verification that ended longer ago than the retention
+   * (the document read and the wallet's credentials stay); returns how many lost theirs.
+   */
+  async deleteImagesPastRetention(): Promise<number> {
+    const endedBefore = new Date(this.#deps.clock.now().getTime() - this.#imageRetentionMs);
+    let deleted = 0;
+    for (;;) {
+      const due = await this.#deps.repo.listWithImagesEndedBefore(endedBefore, 200);
+      if (due.length === 0) return deleted;
+      for (const record of due) {
+        const now = this.#deps.clock.now();
+        const gone = await this.#deps.db.transaction(async (tx) => {
+          // Another node's purge may have been first: one event per deletion.
+          if ((await this.#deps.repo.on(tx).deleteImages(record.id)) === 0) return false;
+          await new EventsRepo(tx).record(this.#event('verification.images_deleted', record), now);
+          return true;
+        });
+        if (gone) deleted++;
+      }
+    }
+  }
+
   /** Marks verifications past their expiry as expired (provider timeout); returns how many. */
   async expireStale(): Promise<number> {
     let expired = 0;
@@ -419,7 +446,8 @@ export class VerificationEngine {
     const now = this.#deps.clock.now();
     return this.#deps.db.transaction(async (tx) => {
       const repo = this.#deps.repo.on(tx);
-      const updated = await repo.update(current, { ...plan.changes, state: plan.to }, now);
+      const ends = plan.to !== current.state && isTerminal(VERIFICATION, plan.to);
+      const updated = await repo.update(current, { ...plan.changes, state: plan.to, ...(ends ? { endedAt: now } : {}) }, now);
       if (!updated) throw new VersionConflict();
       if (plan.images) await repo.putImages(updated.id, plan.images, now);
       if (plan.dropPersonalData) await repo.deleteImages(updated.id);

@@ -1,13 +1,19 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.ts';
+import type { Config, VerificationConfig } from '../config/index.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { Db } from '../storage/db.ts';
 import type { Sealer } from '../storage/sealer.ts';
 import { VerificationsRepo } from '../storage/verifications-repo.ts';
+import type { ImageLimits } from './documents/index.ts';
 import { VerificationEngine, type VerificationEngineDeps } from './engine.ts';
 import { SandboxProvider } from './providers/sandbox/provider.ts';
 import { VeriffProvider } from './providers/veriff/provider.ts';
 import type { VerificationProvider } from './types.ts';
+
+/** The limits every image is held to, wherever it comes from. */
+export function imageLimits(config: VerificationConfig): ImageLimits {
+  return { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels, maxSide: config.maxImageSide };
+}
 
 /**
  * The providers this deployment offers, from its configuration: the sandbox when enabled,
@@ -22,7 +28,7 @@ export function buildProviders(config: Config, clock: Clock): { providers: Map<s
   }
   const veriff = config.verification.veriff;
   if (veriff) {
-    providers.set('veriff', new VeriffProvider({ apiKey: veriff.apiKey, sharedSecret: veriff.sharedSecret, baseUrl: veriff.baseUrl, clock }));
+    providers.set('veriff', new VeriffProvider({ apiKey: veriff.apiKey, sharedSecret: veriff.sharedSecret, baseUrl: veriff.baseUrl, clock, imageLimits: imageLimits(config.verification) }));
     trustFrameworks.veriff = veriff.trustFramework;
   }
   return { providers, trustFrameworks };
@@ -40,6 +46,13 @@ export function buildVerificationEngine(deps: {
   const { providers, trustFrameworks } = buildProviders(config, clock);
   return new VerificationEngine(
     { db, repo: new VerificationsRepo(db, sealer), sealer, clock, logger, limits },
-    { providers, trustFrameworks, baseUrl: config.issuer, ttlSeconds: config.verification.ttlSeconds, defaultProvider: config.verification.defaultProvider },
+    {
+      providers,
+      trustFrameworks,
+      baseUrl: config.issuer,
+      ttlSeconds: config.verification.ttlSeconds,
+      defaultProvider: config.verification.defaultProvider,
+      imageRetentionDays: config.verification.imageRetentionDays,
+    },
   );
 }

@@ -4,6 +4,7 @@ import type { Services } from '../services.ts';
 import { html } from '../ui/html.ts';
 import { page } from '../ui/layout.ts';
 import { registerSandboxRoutes } from './providers/sandbox/routes.ts';
+import { imageLimits } from './registry.ts';
 
 const idParams = {
   type: 'object',
@@ -88,7 +89,7 @@ export async function registerVerificationRoutes(app: FastifyInstance, services:
       engine,
       clock: services.clock,
       formKey: services.formKey,
-      maxImageBytes: services.config.verification.maxImageBytes,
+      imageLimits: imageLimits(services.config.verification),
       formDestinations: async (view) => (view.clientId ? ((await services.repos.clients.findRecent(view.clientId))?.metadata.redirect_uris ?? []) : []),
     });
   }

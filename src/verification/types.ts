@@ -1,3 +1,5 @@
+import type { NormalisedImage } from './documents/normalise-image.ts';
+
 /**
  * The verification engine's contract. A verification is one run of an identity-verification
  * provider (liveness, document, face match, electronic record) inside a flow. It is
@@ -37,11 +39,14 @@ export interface DocumentData {
   sex: 'M' | 'F' | 'X' | undefined;
 }
 
+/**
+ * The document images and the face, each normalised when it arrived (a JPEG without
+ * metadata, within the image limits): the type lets nothing else be stored.
+ */
 export interface VerificationImages {
-  /** Cropped document images and the face, as JPEG or PNG bytes. */
-  documentFront?: Buffer;
-  documentBack?: Buffer;
-  face?: Buffer;
+  documentFront?: NormalisedImage;
+  documentBack?: NormalisedImage;
+  face?: NormalisedImage;
 }
 
 /** One check the provider (or idflow itself) made, for Identity Assurance `check_details`. */

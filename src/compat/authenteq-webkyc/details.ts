@@ -1,6 +1,5 @@
 import type { WebKycDetails } from '../../kyc/web-kyc.ts';
 import type { DocumentData } from '../../verification/types.ts';
-import { asJpeg } from './jpeg.ts';
 
 /**
  * Authenteq's document-type vocabulary. The seed's example value is a document number
@@ -39,8 +38,9 @@ export function authenteqDetailsJson(input: WebKycDetails): Buffer {
   ]);
 }
 
+/** The images as stored: already JPEGs (normalised at upload), so nothing is decoded here. */
 function croppedDocs({ images }: WebKycDetails): { front: Buffer | undefined; back: Buffer | undefined } {
-  return { front: images.documentFront && asJpeg(images.documentFront), back: images.documentBack && asJpeg(images.documentBack) };
+  return { front: images.documentFront, back: images.documentBack };
 }
 
 function detailsOf(d: DocumentData) {

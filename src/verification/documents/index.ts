@@ -4,5 +4,5 @@ export type { CheckOptions, DocumentCheckResult, DocumentInput } from './check-d
 export type { VisualData } from './visual-compare.ts';
 export { EXPIRY_HORIZON_YEARS, isExpired } from './mrz-dates.ts';
 export { MAX_MRZ_INPUT_CHARS, SPECIMEN_STATE } from './mrz-read.ts';
-export { MAX_IMAGE_BYTES, inspectImage, sniffImage } from './image-check.ts';
-export type { ImageInfo, ImageType } from './image-check.ts';
+export { normaliseImage } from './normalise-image.ts';
+export type { ImageLimits, ImageRefusal, NormalisedImage, NormaliseOutcome } from './normalise-image.ts';

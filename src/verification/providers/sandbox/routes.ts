@@ -5,13 +5,13 @@ import { pageSecurityHeaders } from '../../../ui/page-security.ts';
 import type { Clock } from '../../../kernel/clock.ts';
 import { AppError, isAppError } from '../../../kernel/errors.ts';
 import { isStorableText } from '../../../kernel/text.ts';
-import { sniffImage, type VisualData } from '../../documents/index.ts';
+import { normaliseImage, type ImageLimits, type ImageRefusal, type VisualData } from '../../documents/index.ts';
 import type { VerificationEngine, VerificationView } from '../../engine.ts';
 import { documentPage, faceMatchPage, livenessPage, type DocumentFormValues } from './pages.ts';
 import { sandboxPath } from './provider.ts';
 import { sampleDocuments } from './sample-documents.ts';
-import { SandboxSteps, type StepName } from './steps.ts';
-import { isTestImageName, testImage, type TestImageName } from './test-images.ts';
+import { SandboxSteps, type Photo, type StepName } from './steps.ts';
+import { isTestImageName, recogniseTestImage, TEST_IMAGES, testImage, type TestImageName } from './test-images.ts';
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
 
@@ -64,22 +64,25 @@ async function readUpload(request: FastifyRequest, maxImageBytes: number, fileNa
   } catch (error) {
     if (error instanceof FormProblem) throw error;
     const code = (error as { code?: string }).code;
-    if (code === 'FST_REQ_FILE_TOO_LARGE') throw new FormProblem(`Each photo may be at most ${Math.floor(maxImageBytes / (1024 * 1024)) || 1} MB.`, 413);
+    if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooManyBytes(maxImageBytes);
     if (code === 'FST_PARTS_LIMIT' || code === 'FST_FILES_LIMIT' || code === 'FST_FIELDS_LIMIT') throw new FormProblem('The form has more in it than this page asks for.', 413);
     throw new FormProblem('The upload did not arrive whole; try again.');
   }
   return upload;
 }
 
-/** A real JPEG or PNG by its bytes (never its name or declared type), or a test image chosen on the page. */
-function pickImage(upload: Upload, fileField: string, testName: TestImageName | undefined, what: string): Buffer {
-  const uploaded = upload.files[fileField];
-  if (uploaded) {
-    if (!sniffImage(uploaded)) throw new FormProblem(`The photo of ${what} is not a JPEG or PNG image.`, 422);
-    return uploaded;
+const tooManyBytes = (maxBytes: number) => new FormProblem(`Each photo may be at most ${Math.floor(maxBytes / (1024 * 1024)) || 1} MB.`, 413);
+
+/** Why a photo was refused, as the person reads it on the page. */
+function refusal(reason: ImageRefusal, what: string, limits: ImageLimits): FormProblem {
+  if (reason === 'too_many_bytes') return tooManyBytes(limits.maxBytes);
+  if (reason === 'too_many_pixels') {
+    return new FormProblem(
+      `The photo of ${what} is too large: at most ${limits.maxSide} pixels wide or high, and ${Math.floor(limits.maxPixels / 1_000_000)} megapixels. Take it again at a lower resolution.`,
+      422,
+    );
   }
-  if (testName) return testImage(testName);
-  throw new FormProblem(`Add a photo of ${what}, or pick a test image.`);
+  return new FormProblem(`The photo of ${what} is not a JPEG or PNG image.`, 422);
 }
 
 function testChoice(value: string | undefined, allowed: readonly TestImageName[]): TestImageName | undefined {
@@ -99,14 +102,46 @@ export async function registerSandboxRoutes(
     engine: VerificationEngine;
     clock: Clock;
     formKey: Buffer;
-    maxImageBytes: number;
+    imageLimits: ImageLimits;
     /** Where the verification's client may receive the person: the last step's form ends there, through returnTo. */
     formDestinations: (view: VerificationView) => Promise<string[]>;
   },
 ): Promise<void> {
-  const { engine, clock, formKey, maxImageBytes, formDestinations } = deps;
+  const { engine, clock, formKey, imageLimits, formDestinations } = deps;
+  const maxImageBytes = imageLimits.maxBytes;
   const steps = new SandboxSteps(engine, clock);
   const csrf = (id: string) => formToken(formKey, `verification:${id}`);
+
+  // The test images go through the same normalisation as any upload, once per process.
+  const normalisedTestImages = new Map<TestImageName, Promise<Photo>>();
+  const testPhoto = (name: TestImageName) => {
+    let photo = normalisedTestImages.get(name);
+    if (!photo) {
+      photo = normaliseImage(testImage(name), imageLimits).then((n) => {
+        if (!n.ok) throw new Error(`test image ${name} is refused: ${n.reason}`);
+        return { image: n.image, testImage: TEST_IMAGES.find((i) => i.name === name) };
+      });
+      normalisedTestImages.set(name, photo);
+    }
+    return photo;
+  };
+
+  /**
+   * The photo for one file input, checked and normalised now, at upload, and never again:
+   * a real JPEG or PNG by its bytes (never its name or declared type) within the image
+   * limits, or a test image chosen on the page. A sandbox test image is recognised by its
+   * bytes as uploaded.
+   */
+  const pickImage = async (upload: Upload, fileField: string, testName: TestImageName | undefined, what: string): Promise<Photo> => {
+    const uploaded = upload.files[fileField];
+    if (uploaded) {
+      const normalised = await normaliseImage(uploaded, imageLimits);
+      if (!normalised.ok) throw refusal(normalised.reason, what, imageLimits);
+      return { image: normalised.image, testImage: recogniseTestImage(uploaded) };
+    }
+    if (testName) return testPhoto(testName);
+    throw new FormProblem(`Add a photo of ${what}, or pick a test image.`);
+  };
 
   /** A step's page, whose forms may end at the verification's client. */
   const send = async (reply: FastifyReply, status: number, body: string, view: VerificationView) =>
@@ -185,7 +220,7 @@ export async function registerSandboxRoutes(
     scope.post('/verification/sandbox/:id/liveness', { schema: { hide: true, params: idParams } }, post('liveness', async (id, request) => {
       const upload = await readUpload(request, maxImageBytes, ['face']);
       if (!formTokenValid(formKey, `verification:${id}`, upload.fields.csrf)) throw new FormProblem('This page has expired; try again.', 403);
-      const face = pickImage(upload, 'face', testChoice(upload.fields.testImage, ['selfie', 'selfie-liveness-fail', 'selfie-someone-else']), 'your face');
+      const face = await pickImage(upload, 'face', testChoice(upload.fields.testImage, ['selfie', 'selfie-liveness-fail', 'selfie-someone-else']), 'your face');
       return steps.liveness(id, face);
     }));
 
@@ -197,10 +232,10 @@ export async function registerSandboxRoutes(
       };
       if (!formTokenValid(formKey, `verification:${id}`, upload.fields.csrf)) fail('This page has expired; try again.', 403);
       const testSides = testChoice(upload.fields.testImages, ['document-front', 'document-unreadable']);
-      let front: Buffer, back: Buffer;
+      let front: Photo, back: Photo;
       try {
-        front = pickImage(upload, 'front', testSides, 'the front of the document');
-        back = pickImage(upload, 'back', testSides === 'document-front' ? 'document-back' : testSides, 'the back of the document');
+        front = await pickImage(upload, 'front', testSides, 'the front of the document');
+        back = await pickImage(upload, 'back', testSides === 'document-front' ? 'document-back' : testSides, 'the back of the document');
       } catch (error) {
         return fail((error as FormProblem).message, (error as FormProblem).status);
       }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../../kernel/clock.ts';
-import { checkDocument, type VisualData } from '../../documents/index.ts';
+import { checkDocument, type NormalisedImage, type VisualData } from '../../documents/index.ts';
 import type { VerificationEngine, VerificationView } from '../../engine.ts';
 import type { CheckDetail, DocumentData, RejectionReason } from '../../types.ts';
 import { sandboxPath } from './provider.ts';
 import { TIMEOUT_SURNAME } from './sample-documents.ts';
-import { recogniseTestImage } from './test-images.ts';
+import type { TestImage } from './test-images.ts';
 
 /** What the sandbox remembers between its steps (sealed with the verification). */
 interface SandboxData {
@@ -17,6 +17,12 @@ interface SandboxData {
 }
 
 export type StepName = 'liveness' | 'document' | 'face-match';
+
+/** A photo as a step receives it: normalised at upload, and the test image it was, if it was one. */
+export interface Photo {
+  image: NormalisedImage;
+  testImage: TestImage | undefined;
+}
 
 /** Where the person goes next: another step, or out (settled or waiting for a result). */
 export type StepOutcome = { next: string };
@@ -46,13 +52,13 @@ export class SandboxSteps {
   }
 
   /** Liveness: the face must be live (the "photo of a photo" test image is not). */
-  async liveness(id: string, face: Buffer): Promise<StepOutcome> {
-    const known = recogniseTestImage(face);
+  async liveness(id: string, face: Photo): Promise<StepOutcome> {
+    const known = face.testImage;
     if (known?.effect === 'liveness_failed') return this.#reject(id, 'liveness_failed');
     const now = this.#clock.now();
     await this.#engine.recordStep(id, {
       step: 'liveness',
-      images: { face },
+      images: { face: face.image },
       providerData: { liveness: { txn: randomUUID(), time: now.toISOString() }, faceMatches: known?.effect !== 'face_mismatch' } satisfies SandboxData,
     });
     return { next: sandboxPath(id, 'document') };
@@ -62,15 +68,15 @@ export class SandboxSteps {
    * Document: both sides must be readable, and the MRZ and the visual data typed in (the
    * sandbox's stand-in for OCR) must pass idflow's real document checks.
    */
-  async document(id: string, input: { front: Buffer; back: Buffer; mrz: string; visual: Partial<VisualData> }): Promise<StepOutcome> {
-    if (recogniseTestImage(input.front)?.effect === 'document_unreadable' || recogniseTestImage(input.back)?.effect === 'document_unreadable') {
+  async document(id: string, input: { front: Photo; back: Photo; mrz: string; visual: Partial<VisualData> }): Promise<StepOutcome> {
+    if (input.front.testImage?.effect === 'document_unreadable' || input.back.testImage?.effect === 'document_unreadable') {
       return this.#reject(id, 'document_unreadable');
     }
     const checked = checkDocument({ mrz: input.mrz, visual: input.visual }, this.#clock, { allowSpecimens: true });
     if (!checked.ok) return this.#reject(id, ...checked.reasons);
     await this.#engine.recordStep(id, {
       step: 'document',
-      images: { documentFront: input.front, documentBack: input.back },
+      images: { documentFront: input.front.image, documentBack: input.back.image },
       providerData: { document: checked.document, documentChecks: checked.checks } satisfies SandboxData,
     });
     return { next: sandboxPath(id, 'face-match') };

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Clock } from '../../../kernel/clock.ts';
 import { AppError } from '../../../kernel/errors.ts';
 import { constantTimeEqual } from '../../../kernel/secrets.ts';
-import { sniffImage } from '../../documents/index.ts';
+import { normaliseImage, type ImageLimits } from '../../documents/index.ts';
 import type { InboundRequest, ProviderEvent, StartInput, StartResult, VerificationImages, VerificationProvider, VerificationResult } from '../../types.ts';
 import { mapDecision, type VeriffDecision } from './decision.ts';
 
@@ -44,6 +44,8 @@ export interface VeriffOptions {
   sharedSecret: string;
   baseUrl: string;
   clock: Clock;
+  /** Veriff's media is held to the same limits as an upload, and stored normalised the same way. */
+  imageLimits: ImageLimits;
   timeoutMs?: number;
 }
 
@@ -122,7 +124,7 @@ export class VeriffProvider implements VerificationProvider {
     return mapDecision(decision, this.#options.clock, await this.#images(decision.verification!.id!));
   }
 
-  /** The session's document and face images, keeping only real JPEG/PNG bytes. */
+  /** The session's document and face images, each normalised; one that is not a JPEG or PNG within the limits is left out. */
   async #images(sessionId: string): Promise<VerificationImages> {
     const listing = await this.#call('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/media`, { signed: sessionId });
     const raw = Buffer.from(await listing.arrayBuffer());
@@ -134,8 +136,8 @@ export class VeriffProvider implements VerificationProvider {
       // The list is sorted best first: keep the first image of each kind.
       if (!key || out[key] || typeof image.id !== 'string') continue;
       const media = await this.#call('GET', `/v1/media/${encodeURIComponent(image.id)}`, { signed: image.id });
-      const bytes = Buffer.from(await media.arrayBuffer());
-      if (sniffImage(bytes)) out[key] = bytes;
+      const normalised = await normaliseImage(Buffer.from(await media.arrayBuffer()), this.#options.imageLimits);
+      if (normalised.ok) out[key] = normalised.image;
     }
     return out;
   }
