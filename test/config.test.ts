@@ -123,6 +123,22 @@ describe('loadConfig', () => {
     failsOn({ REDIS_URL: 'cache:6379' }, 'REDIS_URL');
   });
 
+  it('reads the image limits and the image retention, within bounds', () => {
+    const defaults = loadConfig({}).verification;
+    assert.deepEqual([defaults.maxImageBytes, defaults.maxImagePixels, defaults.maxImageSide, defaults.imageRetentionDays], [5 * 1024 * 1024, 40_000_000, 10_000, 30]);
+    const set = loadConfig({
+      IDFLOW_VERIFICATION_MAX_IMAGE_PIXELS: '24000000',
+      IDFLOW_VERIFICATION_MAX_IMAGE_SIDE: '6000',
+      IDFLOW_VERIFICATION_IMAGE_RETENTION_DAYS: '7',
+    }).verification;
+    assert.deepEqual([set.maxImagePixels, set.maxImageSide, set.imageRetentionDays], [24_000_000, 6000, 7]);
+    failsOn({ IDFLOW_VERIFICATION_MAX_IMAGE_PIXELS: '999999' }, 'IDFLOW_VERIFICATION_MAX_IMAGE_PIXELS');
+    failsOn({ IDFLOW_VERIFICATION_MAX_IMAGE_PIXELS: '100000001' }, 'IDFLOW_VERIFICATION_MAX_IMAGE_PIXELS');
+    failsOn({ IDFLOW_VERIFICATION_MAX_IMAGE_SIDE: '65536' }, 'IDFLOW_VERIFICATION_MAX_IMAGE_SIDE');
+    failsOn({ IDFLOW_VERIFICATION_IMAGE_RETENTION_DAYS: '0' }, 'IDFLOW_VERIFICATION_IMAGE_RETENTION_DAYS');
+    failsOn({ IDFLOW_VERIFICATION_IMAGE_RETENTION_DAYS: 'forever' }, 'IDFLOW_VERIFICATION_IMAGE_RETENTION_DAYS');
+  });
+
   it('refuses sealing keys in a bad format or of the wrong length, without repeating them', () => {
     const good = KEY();
     failsOn({ IDFLOW_SEALING_KEYS: 'nocolon' }, 'IDFLOW_SEALING_KEYS');
