@@ -463,7 +463,7 @@ for (const backend of await backends()) {
 
     it("accepts a back_url only on one of the client's registered origins", async () => {
       const errorOf = async (backUrl: string) => {
-        const url = new URL(location(await get(authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, scope: 'kyc', state: 'st-b', back_url: backUrl }))));
+        const url = new URL(location(await get(authorizeUrl(platform, { response_type: 'code', client_id: CLIENT_ID, redirect_uri: client.redirectUri, scope: 'kyc', state: 'st-b', back_url: backUrl }))), platform.url);
         assert.equal(`${url.origin}${url.pathname}`, client.redirectUri, 'the error goes back to the client');
         return { error: url.searchParams.get('error'), description: url.searchParams.get('error_description'), state: url.searchParams.get('state') };
       };
