@@ -198,7 +198,9 @@ for (const backend of await backends()) {
     const contexts: BrowserContext[] = [];
 
     before(async () => {
-      platform = await startPlatform(backend, { listen: true });
+      // Every test here starts verifications from the same loopback address; the start
+      // limits have their own tests (test/limits.test.ts).
+      platform = await startPlatform(backend, { listen: true, env: { IDFLOW_VERIFICATION_STARTS_PER_IP_PER_HOUR: '1000' } });
       app = await startLoopbackApp();
       client = await kycClient(platform, `${app.origin}/kyc/result`);
     });
