@@ -171,6 +171,35 @@ for (const backend of await backends()) {
       assert.equal((await webhook(junk, { 'x-auth-client': fake.apiKey, 'x-hmac-signature': fake.sign(junk) })).statusCode, 400);
     });
 
+    it('an approval for a session idflow did not start is acknowledged without calling Veriff', async () => {
+      // A complete approval: were it idflow's, its images would be fetched from Veriff.
+      const decision = { id: '00000000-0000-4000-8000-000000000002', attemptId: '00000000-0000-4000-8000-000000000003', status: 'approved', code: 9001, person: fake.person, document: fake.document, decisionTime: new Date().toISOString() };
+      const body = JSON.stringify({ status: 'success', verification: decision });
+      const calls = fake.requests.length;
+      const response = await webhook(body, { 'x-auth-client': fake.apiKey, 'x-hmac-signature': fake.sign(body) });
+      assert.equal(response.statusCode, 200);
+      assert.deepEqual(response.json(), { received: false });
+      assert.deepEqual(fake.requests.slice(calls), []);
+    });
+
+    it('an image Veriff serves larger than the image limit is read no further and left out', async () => {
+      const { verification } = await engine().start({ provider: 'veriff', returnTo: '/after' });
+      const session = [...fake.sessions.values()].find((s) => s.vendorData === verification.id)!;
+      const total = 64 * 1024 * 1024;
+      fake.oversizedMedia = { face: total };
+      try {
+        assert.equal(await fake.decide(session.id, 'approved'), 200);
+      } finally {
+        fake.oversizedMedia = {};
+      }
+      assert.equal((await engine().get(verification.id))!.state, 'verified');
+      assert.deepEqual(Object.keys((await engine().images(verification.id))!).sort(), ['documentBack', 'documentFront']);
+      const served = fake.served.at(-1)!;
+      assert.equal(served.context, 'face');
+      // The limit (5 MiB here) plus what sockets buffer, far from the whole answer.
+      assert.ok(served.bytes < total / 4, `read ${served.bytes} bytes`);
+    });
+
     it('a second decision after the first (a review overriding it) is acknowledged; the first outcome stands', async () => {
       const { verification } = await engine().start({ provider: 'veriff', returnTo: '/after' });
       const session = [...fake.sessions.values()].find((s) => s.vendorData === verification.id)!;

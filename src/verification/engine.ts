@@ -366,7 +366,7 @@ export class VerificationEngine {
       return undefined;
     }
     try {
-      if (event.result) return await this.settle(record.id, event.result);
+      if (event.result) return await this.settle(record.id, await event.result());
       if (event.progress) return await this.progress(record.id, event.progress);
     } catch (error) {
       // Already over (a second decision after a review, or a result after the expiry):

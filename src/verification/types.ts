@@ -88,8 +88,12 @@ export type StartResult =
 /** A callback from a vendor, already authenticated (signature checked) by the adapter. */
 export interface ProviderEvent {
   providerRef: string;
-  /** A final result, or just progress (the person started/submitted). */
-  result?: VerificationResult;
+  /**
+   * A final result, or just progress (the person started/submitted). The result is read
+   * only once the engine knows the session is one of its own: reading it may cost calls to
+   * the vendor (its images), which a webhook about someone else's session must not cause.
+   */
+  result?: () => Promise<VerificationResult>;
   progress?: 'started' | 'submitted';
 }
 

@@ -1,6 +1,8 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { encodePng } from '../../src/verification/providers/sandbox/test-images.ts';
 
 /**
@@ -59,6 +61,14 @@ export interface FakeVeriff {
   document: FakeDocument;
   /** Every webhook sent and the status idflow answered. */
   deliveries: { body: string; status: number }[];
+  /** Every call idflow made to this Veriff, as `METHOD /path`. */
+  requests: string[];
+  /**
+   * Media of a kind served instead as this many bytes, streamed without a length (an answer
+   * too large to keep); `served` counts what the reader actually took of each one.
+   */
+  oversizedMedia: Partial<Record<MediaContext, number>>;
+  served: { context: MediaContext; bytes: number }[];
   /** Decides a session as the page's buttons do: records it and sends the decision webhook. */
   decide(sessionId: string, decision: FakeDecision, options?: { reasonCode?: number; reason?: string; send?: boolean }): Promise<number | undefined>;
   /** Sends a body to the webhook URL signed with `secret` (the shared secret unless told otherwise). */
@@ -82,11 +92,13 @@ const MEDIA = {
   face: encodePng(60, 60, (x, y) => ((x - 30) ** 2 + (y - 30) ** 2 < 400 ? [225, 185, 150] : [210, 225, 245])),
 } as const;
 
+export type MediaContext = keyof typeof MEDIA;
+
 export async function startFakeVeriff(options: { apiKey?: string; sharedSecret?: string; webhookUrl?: string } = {}): Promise<FakeVeriff> {
   const apiKey = options.apiKey ?? randomUUID();
   const sharedSecret = options.sharedSecret ?? randomUUID();
   const sessions = new Map<string, FakeSession>();
-  const mediaIds = new Map<string, { sessionId: string; context: keyof typeof MEDIA }>();
+  const mediaIds = new Map<string, { sessionId: string; context: MediaContext }>();
 
   const sign = (payload: string | Buffer, secret = sharedSecret) => createHmac('sha256', secret).update(payload).digest('hex');
   const signedBy = (value: string | undefined, payload: string) => {
@@ -112,6 +124,9 @@ export async function startFakeVeriff(options: { apiKey?: string; sharedSecret?:
     person: { firstName: 'Mari', lastName: 'Maasikas', dateOfBirth: '1988-03-07', gender: 'F', nationality: 'EE' },
     document: { number: 'KE0123456', type: 'PASSPORT', country: 'EE', validFrom: '2020-05-04', validUntil: '2030-05-03' },
     deliveries: [],
+    requests: [],
+    oversizedMedia: {},
+    served: [],
     sign,
     async sendWebhook(body, secret) {
       if (!fake.webhookUrl) throw new Error('fake Veriff: no webhook URL configured');
@@ -160,6 +175,7 @@ export async function startFakeVeriff(options: { apiKey?: string; sharedSecret?:
     try {
       const url = new URL(request.url ?? '/', fake.baseUrl);
       const body = await read(request);
+      fake.requests.push(`${request.method} ${url.pathname}`);
       const client = request.headers['x-auth-client'];
       const signature = request.headers['x-hmac-signature'] as string | undefined;
       let match: RegExpExecArray | null;
@@ -220,6 +236,18 @@ export async function startFakeVeriff(options: { apiKey?: string; sharedSecret?:
         if (client !== apiKey || !signedBy(signature, match[1]!)) return fail(response, 401, 1812, 'Signature does not match the SHA256 hash of query ID and shared secret key.');
         const media = mediaIds.get(match[1]!);
         if (!media) return fail(response, 404, 1404, 'Media not found');
+        const oversized = fake.oversizedMedia[media.context];
+        if (oversized !== undefined) {
+          const served = { context: media.context, bytes: 0 };
+          fake.served.push(served);
+          response.writeHead(200, { 'content-type': 'image/png', 'x-auth-client': apiKey });
+          const chunk = Buffer.alloc(64 * 1024);
+          // Generated as the reader pulls (backpressure), so `served` is what it took.
+          const stream = Readable.from((function* () {
+            for (; served.bytes < oversized; served.bytes += chunk.length) yield chunk;
+          })());
+          return pipeline(stream, response).catch(() => undefined);
+        }
         const bytes = MEDIA[media.context];
         response.writeHead(200, { 'content-type': 'image/png', 'x-auth-client': apiKey, 'x-hmac-signature': sign(bytes) });
         return response.end(bytes);

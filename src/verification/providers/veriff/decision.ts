@@ -3,7 +3,7 @@ import iso3166 from 'iso-3166-1';
 import type { Clock } from '../../../kernel/clock.ts';
 import { isExpired } from '../../documents/index.ts';
 import { isCalendarDate } from '../../documents/mrz-dates.ts';
-import type { CheckDetail, DocumentData, RejectionReason, VerificationImages, VerificationResult } from '../../types.ts';
+import type { CheckDetail, DocumentData, RejectionReason, VerificationResult } from '../../types.ts';
 
 /**
  * Veriff's decision (the decision webhook's body and `GET /v1/sessions/{id}/decision`
@@ -70,12 +70,13 @@ function alpha3(code: string | null | undefined): string | undefined {
   return iso3166.whereAlpha2(upper)?.alpha3;
 }
 
-export function mapDecision(body: VeriffDecision, clock: Clock, images: VerificationImages = {}): Mapped | undefined {
+/** The decision alone: an approval's images are the adapter's to fetch (they cost calls to Veriff). */
+export function mapDecision(body: VeriffDecision, clock: Clock): Mapped | undefined {
   const v = body.verification;
   if (!v?.status || !v.id) return undefined;
   switch (v.status) {
     case 'approved':
-      return { result: approved(v, clock, images) };
+      return { result: approved(v, clock) };
     case 'declined':
       return { result: { outcome: 'rejected', reasons: [DECLINE_REASONS[v.reasonCode ?? -1] ?? 'provider_declined'], providerTxn: v.id } };
     case 'expired':
@@ -98,7 +99,7 @@ export function mapDecision(body: VeriffDecision, clock: Clock, images: Verifica
  * (every field present, real dates, not expired by idflow's clock) and listed as the
  * `data` check next to Veriff's own.
  */
-function approved(v: NonNullable<VeriffDecision['verification']>, clock: Clock, images: VerificationImages): VerificationResult {
+function approved(v: NonNullable<VeriffDecision['verification']>, clock: Clock): VerificationResult {
   const person = v.person ?? {};
   const doc = v.document ?? {};
   const issuingCountry = alpha3(doc.country);
@@ -127,5 +128,5 @@ function approved(v: NonNullable<VeriffDecision['verification']>, clock: Clock, 
     { check_method: 'bvr', organization: ORGANIZATION, txn: v.attemptId ?? v.id!, time: decided.toISOString() },
     { check_method: 'data', organization: 'idflow', txn: randomUUID(), time: clock.now().toISOString() },
   ];
-  return { outcome: 'verified', document, images, checks, providerTxn: v.id!, verifiedAt: decided };
+  return { outcome: 'verified', document, images: {}, checks, providerTxn: v.id!, verifiedAt: decided };
 }

@@ -103,8 +103,10 @@ export class VeriffProvider implements VerificationProvider {
     const decision = body as VeriffDecision;
     const sessionId = decision.verification?.id;
     if (typeof sessionId !== 'string') throw new AppError('validation_failed', 'The webhook is neither a decision nor an event');
-    const mapped = await this.#map(decision);
-    return { providerRef: sessionId, ...(mapped ? ('result' in mapped ? { result: mapped.result } : { progress: mapped.progress }) : {}) };
+    const mapped = mapDecision(decision, this.#options.clock);
+    if (!mapped) return { providerRef: sessionId };
+    if ('progress' in mapped) return { providerRef: sessionId, progress: mapped.progress };
+    return { providerRef: sessionId, result: () => this.#withImages(sessionId, mapped.result) };
   }
 
   async fetchResult(providerRef: string): Promise<VerificationResult | undefined> {
@@ -113,15 +115,13 @@ export class VeriffProvider implements VerificationProvider {
     this.#verifyResponse(response, raw);
     const decision = JSON.parse(raw.toString('utf8')) as VeriffDecision;
     if (!decision.verification) return undefined;
-    const mapped = await this.#map(decision);
-    return mapped && 'result' in mapped ? mapped.result : undefined;
+    const mapped = mapDecision(decision, this.#options.clock);
+    return mapped && 'result' in mapped ? this.#withImages(providerRef, mapped.result) : undefined;
   }
 
-  /** Maps a decision, fetching the images first when it is an approval (the details need them). */
-  async #map(decision: VeriffDecision) {
-    const first = mapDecision(decision, this.#options.clock);
-    if (!first || !('result' in first) || first.result.outcome !== 'verified') return first;
-    return mapDecision(decision, this.#options.clock, await this.#images(decision.verification!.id!));
+  /** An approval is completed with the session's images, fetched from Veriff (the details need them). */
+  async #withImages(sessionId: string, result: VerificationResult): Promise<VerificationResult> {
+    return result.outcome === 'verified' ? { ...result, images: await this.#images(sessionId) } : result;
   }
 
   /** The session's document and face images, each normalised; one that is not a JPEG or PNG within the limits is left out. */
@@ -136,8 +136,9 @@ export class VeriffProvider implements VerificationProvider {
       // The list is sorted best first: keep the first image of each kind.
       if (!key || out[key] || typeof image.id !== 'string') continue;
       const media = await this.#call('GET', `/v1/media/${encodeURIComponent(image.id)}`, { signed: image.id });
-      const normalised = await normaliseImage(Buffer.from(await media.arrayBuffer()), this.#options.imageLimits);
-      if (normalised.ok) out[key] = normalised.image;
+      const bytes = await readAtMost(media, this.#options.imageLimits.maxBytes);
+      const normalised = bytes && (await normaliseImage(bytes, this.#options.imageLimits));
+      if (normalised?.ok) out[key] = normalised.image;
     }
     return out;
   }
@@ -181,6 +182,30 @@ export class VeriffProvider implements VerificationProvider {
 function header(headers: InboundRequest['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * A response body, or undefined once it is larger than `max` bytes: what Veriff answers
+ * is read no further than the largest image idflow would keep, so it cannot fill memory.
+ */
+async function readAtMost(response: Response, max: number): Promise<Buffer | undefined> {
+  if (Number(response.headers.get('content-length')) > max) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    // Leaving the loop early cancels the stream, which closes the connection.
+    for await (const chunk of response.body ?? []) {
+      size += chunk.byteLength;
+      if (size > max) return undefined;
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    throw new AppError('unavailable', 'The verification provider could not be reached', { detail: `veriff: reading media: ${(error as Error).name}`, cause: error });
+  }
+  return Buffer.concat(chunks);
 }
 
 function isJsonObject(value: unknown): value is Record<string, unknown> {
