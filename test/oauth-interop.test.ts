@@ -324,6 +324,44 @@ for (const backend of await backends()) {
       assert.equal(error.error, 'access_denied');
     });
 
+    it('sends the app access_denied when its grant ends while the person is on the consent page', async () => {
+      const page = await newPage();
+      // A first sign-in grants openid; asking for email too shows consent for the existing grant.
+      const first = await authorizationRequest(web, callback, { scope: 'openid' });
+      await page.goto(first.url.href);
+      await fillLogin(page, 'grace@example.com', PASSWORD);
+      await page.getByRole('button', { name: 'Allow' }).click();
+      await oidc.authorizationCodeGrant(web, await backAtCallback(page), first.checks);
+      const second = await authorizationRequest(web, callback);
+      await page.goto(second.url.href);
+      assert.equal(await heading(page), 'Allow Web App?');
+      // Meanwhile the grant reaches its end (its lifetime is the refresh token's): the
+      // storage layer holds it as expired, the interaction itself is still alive.
+      const payloads = platform.services.repos.payloads;
+      const uid = /\/interaction\/([^/?#]+)/.exec(page.url())![1]!;
+      const grantId = (await payloads.find('Interaction', uid, new Date()))!.payload.grantId as string;
+      const grant = (await payloads.find('Grant', grantId, new Date()))!;
+      assert.ok(await payloads.upsert('Grant', grantId, grant.payload, new Date(Date.now() - 1000)));
+      const [answer] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith(`/interaction/${uid}/consent`)),
+        page.getByRole('button', { name: 'Allow' }).click(),
+      ]);
+      assert.equal(answer.status(), 303);
+      const returned = await backAtCallback(page);
+      assert.equal(returned.searchParams.get('error'), 'access_denied');
+      assert.equal(returned.searchParams.get('state'), second.checks.expectedState);
+      assert.equal(returned.searchParams.get('code'), null);
+      const error = await rejection(oidc.authorizationCodeGrant(web, returned, second.checks), oidc.AuthorizationResponseError);
+      assert.equal(error.error, 'access_denied');
+      // Asking again starts over with a consent of its own, and signs the person in.
+      const third = await authorizationRequest(web, callback);
+      await page.goto(third.url.href);
+      assert.equal(await heading(page), 'Allow Web App?');
+      await page.getByRole('button', { name: 'Allow' }).click();
+      const tokens = await oidc.authorizationCodeGrant(web, await backAtCallback(page), third.checks);
+      assert.ok(tokens.access_token);
+    });
+
     it('rotates refresh tokens, and a reused one revokes the whole grant', async () => {
       const { tokens } = await signInThroughBrowser(web, await newPage());
       const first = tokens.refresh_token!;

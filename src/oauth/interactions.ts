@@ -63,8 +63,12 @@ export class Interactions {
     const details = await provider.interactionDetails(req, res);
     const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
     const grant = details.grantId
-      ? (await provider.Grant.find(details.grantId))!
+      ? await provider.Grant.find(details.grantId)
       : new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+    // The grant this consent would add to ended while the page was open (it expired; a revoked
+    // one takes its interaction along): what the person agreed to before is gone, so the
+    // client is told access_denied at its redirect_uri and may ask again from the start.
+    if (!grant) return this.#refuse(req, res, 'The earlier authorization ended while consent was pending');
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
     const grantId = await grant.save();
@@ -73,11 +77,11 @@ export class Interactions {
 
   /** The person declined: the client receives access_denied. */
   async deny(req: IncomingMessage, res: ServerResponse): Promise<string> {
-    return this.#engine.provider.interactionResult(
-      req,
-      res,
-      { error: 'access_denied', error_description: 'The person declined the request' },
-      { mergeWithLastSubmission: false },
-    );
+    return this.#refuse(req, res, 'The person declined the request');
+  }
+
+  /** Ends the interaction with access_denied, sent to the client's redirect_uri. */
+  #refuse(req: IncomingMessage, res: ServerResponse, description: string): Promise<string> {
+    return this.#engine.provider.interactionResult(req, res, { error: 'access_denied', error_description: description }, { mergeWithLastSubmission: false });
   }
 }
