@@ -201,6 +201,23 @@ for (const backend of await backends()) {
         });
       }
 
+      it('recognises its test images by their bytes when a person downloads and uploads them as photos', async () => {
+        const served = async (name: string) => {
+          const image = await platform.app.inject({ method: 'GET', url: `/verification/sandbox/test-images/${name}.png` });
+          assert.equal(image.statusCode, 200);
+          return image.rawPayload;
+        };
+        const runs = [
+          [{ face: { bytes: await served('selfie-liveness-fail'), name: 'me.png' } }, ['liveness_failed']],
+          [{ document: { front: await served('document-unreadable'), back: await served('document-back') }, sample: 'valid' }, ['document_unreadable']],
+        ] as const;
+        for (const [steps, reasons] of runs) {
+          const { verification } = await engine().start({ provider: 'sandbox', returnTo: '/after' });
+          assert.equal((await walk(platform, verification.id, steps)).headers.location, '/after');
+          assert.deepEqual((await engine().get(verification.id))!.reasons, reasons);
+        }
+      });
+
       it('typed MRZ: valid passes; a tampered check digit, garbage and a visual mismatch are rejected with their reason', async () => {
         const valid = sampleDocuments(clock).find((d) => d.name === 'valid')!;
         const typed = { mrz: valid.mrz.join('\n'), surname: 'Eriksson', givenNames: 'Anna Maria', documentNumber: 'L898902C3', dateOfBirth: '1974-08-12', dateOfExpiry: valid.visual.dateOfExpiry };
@@ -332,7 +349,7 @@ for (const backend of await backends()) {
       assert.match(text.body, /role="alert"/);
       assert.match(text.body, /not a JPEG or PNG/);
       // A real image, far larger than the limit.
-      const big = encodePng(200, 200, (x, y) => [(x * 31 + y * 17) % 256, (x * y) % 256, (x ^ y) % 256]);
+      const big = await encodePng(200, 200, (x, y) => [(x * 31 + y * 17) % 256, (x * y) % 256, (x ^ y) % 256]);
       assert.ok(big.length > MAX_IMAGE_BYTES);
       const large = await postMultipart(platform, `/verification/sandbox/${verification.id}/liveness`, { csrf }, { face: { bytes: big, name: 'me.png', type: 'image/png' } });
       assert.equal(large.statusCode, 413);

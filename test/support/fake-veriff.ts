@@ -87,9 +87,9 @@ function read(request: IncomingMessage): Promise<Buffer> {
 }
 
 const MEDIA = {
-  'document-front': encodePng(90, 60, (x, y) => (x < 30 && y > 10 && y < 50 ? [220, 180, 150] : [170, 190, 220])),
-  'document-back': encodePng(90, 60, (x, y) => (y > 20 && y < 30 ? [60, 60, 80] : [190, 200, 230])),
-  face: encodePng(60, 60, (x, y) => ((x - 30) ** 2 + (y - 30) ** 2 < 400 ? [225, 185, 150] : [210, 225, 245])),
+  'document-front': await encodePng(90, 60, (x, y) => (x < 30 && y > 10 && y < 50 ? [220, 180, 150] : [170, 190, 220])),
+  'document-back': await encodePng(90, 60, (x, y) => (y > 20 && y < 30 ? [60, 60, 80] : [190, 200, 230])),
+  face: await encodePng(60, 60, (x, y) => ((x - 30) ** 2 + (y - 30) ** 2 < 400 ? [225, 185, 150] : [210, 225, 245])),
 } as const;
 
 export type MediaContext = keyof typeof MEDIA;

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { crc32, deflateSync } from 'node:zlib';
+import sharp from 'sharp';
 
 /**
- * The sandbox's ready-made test images: small real PNGs drawn here, so nothing binary is
- * kept in the repository and every test and every person gets the same bytes. The sandbox
- * recognises them by their SHA-256 (never by a name), and each one drives one documented
- * outcome; any other real photo behaves like the "pass" images.
+ * The sandbox's ready-made test images: small real PNGs drawn here (encoded by sharp), so
+ * nothing binary is kept in the repository and every test and every person gets the same
+ * bytes. The sandbox recognises them by their SHA-256 (never by a name), and each one drives
+ * one documented outcome; any other real photo behaves like the "pass" images.
  */
 
 export type TestImageName = 'selfie' | 'selfie-liveness-fail' | 'selfie-someone-else' | 'document-front' | 'document-back' | 'document-unreadable';
@@ -33,35 +33,13 @@ type Painter = (x: number, y: number) => Rgb;
 const W = 120;
 const H = 80;
 
-/** A PNG (8-bit RGB, no interlace) of the painted pixels. */
-export function encodePng(width: number, height: number, paint: Painter): Buffer {
-  const raw = Buffer.alloc((width * 3 + 1) * height);
+/** A PNG (8-bit RGB) of the painted pixels. */
+export function encodePng(width: number, height: number, paint: Painter): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1);
-    raw[row] = 0; // filter: none
-    for (let x = 0; x < width; x++) {
-      const [r, g, b] = paint(x, y);
-      raw.set([r, g, b], row + 1 + x * 3);
-    }
+    for (let x = 0; x < width; x++) pixels.set(paint(x, y), (y * width + x) * 3);
   }
-  const chunk = (type: string, data: Buffer) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'ascii');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-    return Buffer.concat([head, data, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
 const inEllipse = (x: number, y: number, cx: number, cy: number, rx: number, ry: number) => ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1;
@@ -114,10 +92,13 @@ const PAINTERS: Record<TestImageName, Painter> = {
   'document-unreadable': blurred(),
 };
 
+// Drawn once, when the module loads: the bytes served and the hashes recognised are the
+// same ones for the life of the process (sharp's PNG output depends only on the pixels and
+// the libvips build).
 const bytesByName = new Map<TestImageName, Buffer>();
 const nameByHash = new Map<string, TestImageName>();
 for (const image of TEST_IMAGES) {
-  const bytes = encodePng(W, H, PAINTERS[image.name]);
+  const bytes = await encodePng(W, H, PAINTERS[image.name]);
   bytesByName.set(image.name, bytes);
   nameByHash.set(createHash('sha256').update(bytes).digest('hex'), image.name);
 }
