@@ -151,6 +151,17 @@ for (const backend of await backends()) {
       assert.ok(answers.every((a) => !signedIn(a)));
     });
 
+    it('counts and settles racing sign-ins that share counters without a server error: right and wrong passwords, one and many addresses', async () => {
+      await platform.services.users.create({ email: 'busy@example.com', password: PASSWORD });
+      const attempts = Array.from({ length: 60 }, (_, i) => ({
+        password: i % 3 === 0 ? PASSWORD : `guess ${i}`,
+        ip: i % 2 === 0 ? '203.0.113.77' : `198.51.100.${100 + (i % 7)}`,
+      }));
+      const answers = await Promise.all(attempts.map((a) => viaVault(platform.app, 'busy@example.com', a.password, a.ip)));
+      assert.ok(answers.every((a) => [200, 401, 429].includes(a.status)), `statuses: ${JSON.stringify(answers.map((a) => a.status))}`);
+      assert.ok(answers.some((a) => a.status === 200), 'the owner gets in');
+    });
+
     it('lets the owner sign in from another address while someone guesses from one, on all three doors', async () => {
       await platform.services.users.create({ email: 'victim@example.com', password: PASSWORD });
       const attacker = '198.51.100.66';

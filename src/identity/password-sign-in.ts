@@ -56,7 +56,7 @@ export class PasswordSignIn {
 
     // The owner got in from here: what was guessed from this address is forgiven, and this
     // attempt does not count against the account or the address.
-    await Promise.all([this.#limits.reset([pair]), this.#limits.refund(others)]);
+    await this.#limits.settle({ reset: [pair], refund: others });
     if (check.needsRehash) await this.#users.update(user.id, { passwordHash: await this.#hasher.hash(password) });
     return user;
   }

@@ -19,11 +19,25 @@ export interface LimitUse {
   key: string;
 }
 
+export interface LimitBatch {
+  /** One point of each key, each in its own window; the counts after it, in order. */
+  takeOneEach(keys: readonly { key: string; durationMs: number }[]): Promise<{ points: number; msBeforeNext: number }[]>;
+  /** The `forget` keys start from nothing; each `giveBack` key gets a point back. */
+  settle(forget: readonly string[], giveBack: readonly string[]): Promise<void>;
+}
+
 export type LimitVerdict = { allowed: true } | { allowed: false; retryAfter: number; limit: string };
 
 /** Where counters live: the database by default, Redis when configured (`stores.ts`). */
 export interface LimitStore {
   limiterFor(limit: LimitDefinition): RateLimiterAbstract;
+  /**
+   * Counting against several limits in one round trip, where the store can (the
+   * database): a sign-in counts against three limits, and a statement per limit and per
+   * settlement was a sixth of its cost beyond the hash (bench/, docs/limits.md). Keys are
+   * the limiters' own (`<limit>:<key>`), so both ways count the same rows.
+   */
+  batch?: LimitBatch;
   purgeExpired(now: Date): Promise<number>;
   close(): Promise<void>;
 }
@@ -48,35 +62,51 @@ export class Limits {
   }
 
   /**
-   * Takes one point of every use, in order, or none: at the first use that is over its
-   * limit, what this call took is given back (the refused one included) and the request
-   * is refused. So a request that is turned away counts nowhere — a blocked client does
+   * Takes one point of every use, or none: when a use is over its limit, what this call
+   * took is given back (the refused one included) and the request is refused, naming the
+   * first use that was over. So a request that is turned away counts nowhere — a blocked client does
    * not use up a phone's quota, and refused sign-in guesses from one address do not add to
    * the account's count — and the most specific use should come first.
    */
   async consume(uses: readonly LimitUse[]): Promise<LimitVerdict> {
+    const batch = this.#store.batch;
+    if (!batch) return this.#consumeOneByOne(uses);
+    const keys = uses.map((use) => ({ key: this.#storeKey(use), durationMs: use.limit.durationSeconds * 1000 }));
+    const counts = await batch.takeOneEach(keys);
+    const over = uses.findIndex((use, index) => counts[index]!.points > use.limit.points);
+    if (over === -1) return { allowed: true };
+    await batch.settle([], keys.map((k) => k.key)).catch(() => {});
+    return refusal(uses[over]!, counts[over]!.msBeforeNext);
+  }
+
+  /**
+   * After the work a request was counted for: each `reset` use starts from nothing (e.g.
+   * failures of an account from an address once it signed in there), each `refund` use
+   * gets its point back (an attempt that turned out not to count).
+   */
+  async settle(change: { reset?: readonly LimitUse[]; refund?: readonly LimitUse[] }): Promise<void> {
+    const { reset = [], refund = [] } = change;
+    const batch = this.#store.batch;
+    if (batch) return batch.settle(reset.map((use) => this.#storeKey(use)), refund.map((use) => this.#storeKey(use)));
+    await Promise.all([
+      ...reset.map((use) => this.#limiter(use.limit).delete(this.#key(use))),
+      ...refund.map((use) => this.#limiter(use.limit).reward(this.#key(use))),
+    ]);
+  }
+
+  async #consumeOneByOne(uses: readonly LimitUse[]): Promise<LimitVerdict> {
     for (const [index, use] of uses.entries()) {
       try {
         await this.#limiter(use.limit).consume(this.#key(use));
       } catch (error) {
         // Over the limit, the store counted this use too; failing, it counted nothing.
         const refused = error instanceof RateLimiterRes;
-        await this.refund(uses.slice(0, refused ? index + 1 : index)).catch(() => {});
-        if (refused) return { allowed: false, retryAfter: Math.max(1, Math.ceil(error.msBeforeNext / 1000)), limit: use.limit.name };
+        await this.settle({ refund: uses.slice(0, refused ? index + 1 : index) }).catch(() => {});
+        if (refused) return refusal(use, error.msBeforeNext);
         throw error;
       }
     }
     return { allowed: true };
-  }
-
-  /** Gives back one point of each use (an attempt that turned out not to count). */
-  async refund(uses: readonly LimitUse[]): Promise<void> {
-    await Promise.all(uses.map((use) => this.#limiter(use.limit).reward(this.#key(use))));
-  }
-
-  /** Forgets each use's count, e.g. failures of an account from an address once it signed in there. */
-  async reset(uses: readonly LimitUse[]): Promise<void> {
-    await Promise.all(uses.map((use) => this.#limiter(use.limit).delete(this.#key(use))));
   }
 
   /** Deletes counters whose window is over (the database store; Redis expires its own). */
@@ -100,4 +130,13 @@ export class Limits {
   #key(use: LimitUse): string {
     return createHmac('sha256', this.#secret).update(use.key).digest('base64url');
   }
+
+  /** The key as the limiter stores it (rate-limiter-flexible's `getKey`). */
+  #storeKey(use: LimitUse): string {
+    return this.#limiter(use.limit).getKey(this.#key(use));
+  }
+}
+
+function refusal(use: LimitUse, msBeforeNext: number): LimitVerdict {
+  return { allowed: false, retryAfter: Math.max(1, Math.ceil(msBeforeNext / 1000)), limit: use.limit.name };
 }

@@ -12,6 +12,14 @@ export function databaseLimitStore(db: Db, clock: Clock): LimitStore {
   const counters = new LimitCountersRepo(db);
   return {
     limiterFor: (limit) => sqlLimiter(limit, db, clock),
+    batch: {
+      async takeOneEach(keys) {
+        const now = clock.now().getTime();
+        const counts = await counters.addOneEach(keys.map((k) => ({ key: k.key, expire: now + k.durationMs })), now);
+        return counts.map((count) => ({ points: count.points, msBeforeNext: count.expire === null ? -1 : Math.max(count.expire - now, 0) }));
+      },
+      settle: (forget, giveBack) => counters.settle(forget, giveBack, clock.now().getTime()),
+    },
     purgeExpired: (now) => counters.purgeExpired(now.getTime()),
     close: async () => {},
   };
