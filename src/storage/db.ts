@@ -82,9 +82,11 @@ async function openPostgres(databaseUrl: string, options: OpenDbOptions): Promis
   });
   // An idle client that errors (the server restarted) must not crash the process.
   pool.on('error', () => {});
-  type Client = { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }> };
+  type Client = { query: (query: string | { name?: string; text: string; values: unknown[] }) => Promise<{ rows: unknown[] }> };
   const on = (client: Client): Queryable => ({
-    query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+    // A statement without parameters may be a script of several; those go unprepared.
+    query: async <T>(sql: string, params?: unknown[]) =>
+      (await client.query(params?.length ? { name: preparedName(sql), text: sql, values: params } : sql)).rows as T[],
     exec: async (sql: string) => void (await client.query(sql)),
   });
   const direct = on(pool as unknown as Client);
@@ -110,6 +112,26 @@ async function openPostgres(databaseUrl: string, options: OpenDbOptions): Promis
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * On PostgreSQL, statements are prepared once per connection and run by name afterwards, so
+ * the server parses and plans each of the platform's statements once rather than at every
+ * request (a refresh is four to five statements, a sign-in eight; bench/README.md). Only
+ * statements with parameters get names: one without may be a script of several, which
+ * cannot be prepared. At most `PREPARED_LIMIT` distinct texts are named, so statements built
+ * at run time can never grow a connection's cache without bound; beyond it they run unnamed.
+ */
+const PREPARED_LIMIT = 1000;
+const preparedNames = new Map<string, string>();
+
+function preparedName(sql: string): string | undefined {
+  let name = preparedNames.get(sql);
+  if (name === undefined && preparedNames.size < PREPARED_LIMIT) {
+    name = `idflow_${preparedNames.size}`;
+    preparedNames.set(sql, name);
+  }
+  return name;
 }
 
 async function openPglite(options: OpenDbOptions): Promise<Db> {
