@@ -14,6 +14,17 @@ class TooManyAttempts extends errors.OIDCProviderError {
 }
 
 /**
+ * Who a password grant signed in, on the request it answered: a door that calls the token
+ * endpoint in process (Vault's /reg/auth/token names the user) reads it there instead of
+ * looking the new access token up again. A symbol, so nothing a caller sends can set it.
+ */
+const SIGNED_IN_ACCOUNT = Symbol('idflow.signedInAccount');
+
+export function signedInAccountOf(request: object): string | undefined {
+  return (request as { [SIGNED_IN_ACCOUNT]?: string })[SIGNED_IN_ACCOUNT];
+}
+
+/**
  * The resource owner password grant (RFC 6749 §4.3). RFC 9700 forbids it for third
  * parties, so a client gets it only when its grant_types list it: first-party apps that
  * already sign people in this way (Vault's /reg/auth/token is this grant behind another door).
@@ -64,6 +75,7 @@ export function registerPasswordGrant(provider: Provider, signIn: PasswordSignIn
         refreshTokenValue = await refreshToken.save();
       }
 
+      (ctx.req as { [SIGNED_IN_ACCOUNT]?: string })[SIGNED_IN_ACCOUNT] = user.id;
       ctx.body = {
         access_token: accessTokenValue,
         token_type: 'Bearer',

@@ -3,6 +3,7 @@ import inject from 'light-my-request';
 import type { Services } from '../../services.ts';
 import { CLIENT_IP_HEADER } from '../../oauth/client-ip.ts';
 import { OAUTH_ROUTES } from '../../oauth/engine.ts';
+import { signedInAccountOf } from '../../oauth/password-grant.ts';
 import { accessTokenOwner, refreshTokenState } from '../../oauth/token-info.ts';
 import { TOKEN_RESPONSE_HEADERS } from '../../http/security-headers.ts';
 import { sendVaultAppError, sendVaultError } from './errors.ts';
@@ -123,7 +124,9 @@ async function refresh(services: Services, request: FastifyRequest, reply: Fasti
 }
 
 async function sendTokens(services: Services, request: FastifyRequest, reply: FastifyReply, answer: CoreAnswer, grant: 'password' | 'refresh_token') {
-  const userId = await accessTokenOwner(services.oauth, answer.body.access_token as string);
+  // A password grant names whom it signed in; a refresh is looked up, which also finds out
+  // whether a racing reuse revoked the new tokens already.
+  const userId = answer.signedIn ?? (await accessTokenOwner(services.oauth, answer.body.access_token as string));
   // Gone already: its grant was revoked in the meantime (another request reused the token).
   if (!userId) return relayError(reply, request, { ...answer, body: { error: 'invalid_grant' } }, grant);
   return reply.header('x-request-id', request.id).send(vaultTokens(answer.body, userId));
@@ -144,6 +147,8 @@ interface CoreAnswer {
   status: number;
   headers: Record<string, string | string[] | number | undefined>;
   body: Record<string, unknown>;
+  /** The user a password grant signed in. */
+  signedIn?: string;
 }
 
 async function callTokenEndpoint(services: Services, request: FastifyRequest, form: Record<string, string>): Promise<CoreAnswer> {
@@ -159,7 +164,8 @@ async function callTokenEndpoint(services: Services, request: FastifyRequest, fo
     },
     payload: new URLSearchParams(form).toString(),
   });
-  return { status: response.statusCode, headers: response.headers, body: response.json() };
+  const signedIn = signedInAccountOf(response.raw.req);
+  return { status: response.statusCode, headers: response.headers, body: response.json(), ...(signedIn ? { signedIn } : {}) };
 }
 
 function relayError(reply: FastifyReply, request: FastifyRequest, answer: CoreAnswer, grant: 'password' | 'refresh_token') {
