@@ -18,3 +18,13 @@ export function normalizedUrl(value: string): string | undefined {
   if (!url || url.username || url.password) return undefined;
   return url.href;
 }
+
+/**
+ * Whether a URL lies on one of the origins (scheme, host and port, compared exactly) of the
+ * client's registered URLs: for links that lead back to the client's site, such as a "Back
+ * to …" link, where any page of that site will do but no other site may borrow the page.
+ */
+export function onRegisteredOrigin(value: string, registered: readonly string[]): boolean {
+  const origin = URL.parse(value)?.origin;
+  return origin !== undefined && registered.some((r) => URL.parse(r)?.origin === origin);
+}

@@ -1,3 +1,4 @@
+import { onRegisteredOrigin } from '../clients/registered-url.ts';
 import type { ClientRecord } from '../storage/clients-repo.ts';
 import { webKycSettings, type WebKycSettings } from './web-kyc-settings.ts';
 
@@ -50,15 +51,6 @@ export function isSecureWebUrl(value: string, allowInsecureLoopback: boolean): b
   return url.protocol === 'http:' && allowInsecureLoopback && isLoopback(url);
 }
 
-/**
- * Where a "Back to …" link may lead: the origins (scheme, host and port, compared exactly)
- * of the client's registered redirect URIs. Any other site would borrow idflow's page,
- * with the client's name on it, for a link of its own choosing.
- */
-function registeredOrigins(client: ClientRecord): Set<string> {
-  return new Set(client.metadata.redirect_uris.flatMap((uri) => URL.parse(uri)?.origin ?? []));
-}
-
 export async function checkAuthorizeRequest(
   query: Query,
   findClient: (clientId: string) => Promise<ClientRecord | undefined>,
@@ -101,7 +93,7 @@ export async function checkAuthorizeRequest(
   if (back.value !== undefined && (back.value.length > LIMITS.back_url || !isSecureWebUrl(back.value, options.allowInsecureLoopback))) {
     return fail('invalid_request', 'back_url must be an absolute https URL');
   }
-  if (back.value !== undefined && !registeredOrigins(client).has(new URL(back.value).origin)) {
+  if (back.value !== undefined && !onRegisteredOrigin(back.value, client.metadata.redirect_uris)) {
     return fail('invalid_request', "back_url must be on one of the client's registered origins");
   }
 
