@@ -7,6 +7,7 @@ import type { Config } from './config/index.ts';
 import { seedDemo } from './provisioning/demo.ts';
 import { importFile } from './provisioning/import-file.ts';
 import { purgeExpired } from './maintenance.ts';
+import { DeliveryWorker } from './notifications/webhooks/worker.ts';
 
 const PURGE_EVERY_MS = 60_000;
 const RELOAD_EVERY_MS = 30_000;
@@ -55,6 +56,11 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const reload = setInterval(() => {
     services.oauth.reloadIfChanged().catch((err) => logger.warn({ err }, 'OAuth reload failed'));
   }, RELOAD_EVERY_MS).unref();
+  // Every node may deliver webhooks; they share the work through the database.
+  const deliveries = config.webhooks.worker
+    ? new DeliveryWorker({ db: services.db, keyring: services.keyring, clock: services.clock, logger, settings: config.webhooks })
+    : undefined;
+  deliveries?.start();
 
   logger.info({ issuer: config.issuer, storage: services.db.kind, ms: Date.now() - started }, 'idflow is ready');
   if (demo) {
@@ -76,6 +82,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     clearInterval(reload);
     orphaned?.stop();
     await app.close();
+    await deliveries?.stop();
     await services.limits.close();
     await services.db.close();
   });

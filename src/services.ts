@@ -30,6 +30,7 @@ import { buildProviders, buildVerificationEngine } from './verification/registry
 import type { VerificationEngine } from './verification/engine.ts';
 import { createSmsSender, type DevOutboxSender, type SmsSender } from './notifications/sms/index.ts';
 import { createOneClickServices, type OneClickServices } from './one-click/wiring.ts';
+import { WebhookService } from './notifications/webhooks/service.ts';
 
 export interface ServiceDeps {
   config: Config;
@@ -79,6 +80,8 @@ export interface Services {
   oneClick: OneClickServices['oneClick'];
   /** API keys of clients (1-Click API authentication). */
   apiKeys: OneClickServices['apiKeys'];
+  /** Webhook subscriptions, their deliveries and attempts, redelivery (docs/notifications.md). */
+  webhooks: WebhookService;
   /** Registration over `q` (the database or a transaction), for changes that must land together. */
   registrationOn(q: Queryable): Registration;
 }
@@ -88,6 +91,7 @@ export interface Registration {
   clients: ClientService;
   users: UserService;
   apiKeys: ApiKeyService;
+  webhooks: WebhookService;
 }
 
 export async function createServices(deps: ServiceDeps): Promise<Services> {
@@ -111,12 +115,15 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
   };
   const hasher = new PasswordHasher(config.password);
   const clientRules = { allowInsecureLoopback: config.env === 'development' };
+  const webhookRules = { requireHttps: config.env === 'production', allowedNetworks: config.webhooks.allowedNetworks };
+  const webhooksOn = (q: Queryable, clients: ClientsRepo) => new WebhookService({ db: q, keyring, clients, clock, rules: webhookRules });
   const registrationOn = (q: Queryable): Registration => {
     const clientsRepo = new ClientsRepo(q);
     return {
       clients: new ClientService(clientsRepo, clientRules),
       users: new UserService(new UsersRepo(q, sealer), hasher),
       apiKeys: new ApiKeyService(new ApiKeysRepo(q), clientsRepo, new EventsRepo(q), clock),
+      webhooks: webhooksOn(q, clientsRepo),
     };
   };
   const catalogue = limitCatalogue(config);
@@ -162,6 +169,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     sms: sms.sender,
     smsOutbox: sms.outbox,
     ...createOneClickServices({ config, db, sealer, clock, logger, repos, sms: sms.sender }),
+    webhooks: webhooksOn(db, repos.clients),
     registrationOn,
   };
 }

@@ -44,6 +44,24 @@ export interface Config {
     /** Seconds a 1-Click request lives (PATCH and GET must come within it). */
     ttlSeconds: number;
   };
+  webhooks: WebhookConfig;
+}
+
+/** Operator notifications (docs/notifications.md). */
+export interface WebhookConfig {
+  /** Whether this node sends deliveries (every node may; they share the work). */
+  worker: boolean;
+  /** Longest an attempt may take, connection to last byte. */
+  timeoutMs: number;
+  /** An endpoint failing for this long without a success is disabled. */
+  disableAfterMs: number;
+  /** How often a worker looks for new events and due deliveries. */
+  pollMs: number;
+  /** Attempts in flight on one node at once, and at most per subscription. */
+  concurrency: number;
+  concurrencyPerEndpoint: number;
+  /** Special ranges deliveries may reach anyway: `loopback`, `private`, `linklocal` or CIDRs. */
+  allowedNetworks: string[];
 }
 
 export interface VerificationConfig {
@@ -234,6 +252,35 @@ function verificationConfig(env: Env, idflowEnv: 'development' | 'production'): 
   };
 }
 
+/** IDFLOW_WEBHOOK_ALLOWED_NETWORKS: names of special ranges, or CIDRs, deliveries may reach. */
+function allowedNetworks(env: Env): string[] {
+  const name = 'IDFLOW_WEBHOOK_ALLOWED_NETWORKS';
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (['loopback', 'private', 'linklocal'].includes(entry)) continue;
+    const [address, prefix, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!family || !prefixOk || extra !== undefined) throw new ConfigError(name, `"${entry}" is not loopback, private, linklocal or a CIDR`);
+  }
+  return entries;
+}
+
+function webhookConfig(env: Env): WebhookConfig {
+  return {
+    worker: bool(env, 'IDFLOW_WEBHOOK_WORKER', true),
+    timeoutMs: integer(env, 'IDFLOW_WEBHOOK_TIMEOUT_SECONDS', 15, 1, 60) * 1000,
+    // Svix's five days: long enough to outlast a weekend outage.
+    disableAfterMs: integer(env, 'IDFLOW_WEBHOOK_DISABLE_AFTER_SECONDS', 5 * 86400, 60, 365 * 86400) * 1000,
+    pollMs: integer(env, 'IDFLOW_WEBHOOK_POLL_MS', 1000, 50, 60_000),
+    concurrency: integer(env, 'IDFLOW_WEBHOOK_CONCURRENCY', 32, 1, 1000),
+    concurrencyPerEndpoint: integer(env, 'IDFLOW_WEBHOOK_CONCURRENCY_PER_ENDPOINT', 4, 1, 1000),
+    allowedNetworks: allowedNetworks(env),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 4000, 0, 65535);
   const issuer = url(env, 'IDFLOW_ISSUER', `http://localhost:${port}`, ['http:', 'https:'])!.replace(/\/+$/, '');
@@ -292,5 +339,6 @@ export function loadConfig(env: Env = process.env): Config {
       // 30 minutes, as in Verified's v2.0 documentation; at least the 5-minute life of a code.
       ttlSeconds: integer(env, 'IDFLOW_ONE_CLICK_TTL_SECONDS', 1800, 300, 86400),
     },
+    webhooks: webhookConfig(env),
   };
 }

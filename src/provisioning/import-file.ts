@@ -22,13 +22,17 @@ import type { ClientChanges } from '../clients/client-service.ts';
  *                 "default_credential_requests", "send_sms", "birth_date_format": "iso|unix_ms" },
  *                 "api_keys": ["<key>", …],
  *                 // Web KYC (Authenteq-compatible): true, a provider name, or {"enabled", "provider"}
- *                 "web_kyc": { "enabled": true, "provider": "sandbox" } }],
+ *                 "web_kyc": { "enabled": true, "provider": "sandbox" },
+ *                 // Webhook subscriptions, matched by URL (docs/notifications.md):
+ *                 "webhooks": [{ "url", "event_types": ["one_click.completed", …], "secret": "whsec_…", "description" }] }],
  *   "users":   [{ "email", "phone", "password" }]
  * }
  */
 export interface ImportSummary {
   clients: { created: number; updated: number };
   users: { created: number; updated: number };
+  /** Only when the file names webhook subscriptions. */
+  webhooks?: { created: number; updated: number };
 }
 
 export async function importFile(services: Services, path: string): Promise<ImportSummary> {
@@ -77,6 +81,15 @@ export async function applyImport(services: Services, document: unknown): Promis
         for (const key of strings(c.api_keys) ?? []) await r.apiKeys.ensure(c.client_id, key);
         summary.clients[created ? 'created' : 'updated'] += 1;
       });
+      // Subscriptions named here are made or brought in line; others of the client are left alone.
+      for (const [j, hook] of arrayOf(c.webhooks, `clients[${i}].webhooks`).entries()) {
+        const w = (hook ?? {}) as Record<string, unknown>;
+        await entry(`clients[${i}].webhooks[${j}]`, async () => {
+          const { created } = await r.webhooks.save(String(c.client_id), { url: String(w.url ?? ''), eventTypes: strings(w.event_types) ?? [], description: str(w.description), secret: String(w.secret ?? '') });
+          summary.webhooks ??= { created: 0, updated: 0 };
+          summary.webhooks[created ? 'created' : 'updated'] += 1;
+        });
+      }
     }
     for (const [i, item] of users.entries()) {
       const u = item as Record<string, unknown>;

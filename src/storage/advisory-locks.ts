@@ -4,6 +4,8 @@ import type { Queryable } from './db.ts';
 export const ADVISORY_LOCKS = {
   migration: 7_301_104,
   importFile: 7_301_105,
+  /** One node at a time turns committed events into deliveries (sequence numbers stay in order). */
+  notificationFanOut: 7_301_110,
 } as const;
 
 /**

@@ -1,0 +1,176 @@
+/**
+ * The events an operator can subscribe to, each with the JSON schema of its message. They
+ * are read off the platform's own `events` rows (written with the state change that caused
+ * them), so nothing has to remember to "send a webhook": a row is published as zero, one or
+ * several catalogue events by `publicEventsOf`. docs/notifications.md lists them.
+ */
+
+/** An `events` row as the outbox hands it over. */
+export interface RecordedEvent {
+  id: number;
+  type: string;
+  clientId: string | undefined;
+  userId: string | undefined;
+  flowId: string | undefined;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** A catalogue event, before it gets its subject's sequence number. */
+export interface PublicEvent {
+  type: EventType;
+  /** What `sequence` counts: the flow, else the user, else the client, else the platform. */
+  subject: string;
+  clientId: string | undefined;
+  data: Record<string, unknown>;
+}
+
+/** Flow kinds whose flows are published, and which of their states is which outcome. */
+const FLOW_OUTCOMES = {
+  one_click: { shared: 'completed', declined: 'failed', failed: 'failed', expired: 'expired' },
+  web_kyc: { exchanged: 'completed', failed: 'failed', revoked: 'failed' },
+  verification: { verified: 'completed', rejected: 'failed', cancelled: 'failed', expired: 'expired' },
+} as const satisfies Record<string, Record<string, 'completed' | 'failed' | 'expired'>>;
+
+type FlowKind = keyof typeof FLOW_OUTCOMES;
+const FLOW_STAGES = ['started', 'completed', 'failed', 'expired'] as const;
+
+const string = { type: 'string' } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+
+/** What every message's `data` holds. */
+const COMMON = {
+  subject: { ...string, description: 'What `sequence` counts: `flow:<id>`, `user:<id>`, `client:<id>` or `platform`' },
+  sequence: { type: 'integer', minimum: 1, description: 'Increases by one with each event of the same subject, so a receiver can order messages' },
+  client_id: nullableString,
+  user_id: nullableString,
+  flow_id: nullableString,
+} as const;
+
+const FLOW_DATA = {
+  state: { ...string, description: 'The state the flow moved to' },
+  from: { ...string, description: 'The state it left' },
+  reason: { ...string, description: 'A reason code (failures)' },
+  reasons: { type: 'array', items: string, description: 'Reason codes of a verification that did not pass' },
+  verification_id: string,
+  provider: string,
+} as const;
+
+interface EventDefinition {
+  description: string;
+  data: Record<string, unknown>;
+}
+
+function flowEvents(kind: FlowKind, what: string): Record<string, EventDefinition> {
+  const outcomes = FLOW_OUTCOMES[kind] as Record<string, string>;
+  const description = {
+    started: `A ${what} started`,
+    completed: `A ${what} ended well (${Object.keys(outcomes).filter((s) => outcomes[s] === 'completed').join(', ')})`,
+    failed: `A ${what} failed (${Object.keys(outcomes).filter((s) => outcomes[s] === 'failed').join(', ') || 'a request refused before it started'})`,
+    expired: `A ${what} expired before it ended`,
+  };
+  return Object.fromEntries(
+    FLOW_STAGES.filter((stage) => stage === 'started' || Object.values(outcomes).includes(stage)).map((stage) => [`${kind}.${stage}`, { description: description[stage], data: FLOW_DATA }]),
+  );
+}
+
+const DEFINITIONS: Record<string, EventDefinition> = {
+  ...flowEvents('one_click', '1-Click request'),
+  ...flowEvents('web_kyc', 'Web KYC hand-over'),
+  ...flowEvents('verification', 'identity verification'),
+  'identity.shared': {
+    description: 'A person shared verified data with a client (a consent was recorded)',
+    data: { credentials: { type: 'integer', minimum: 0, description: 'How many credentials were shared' } },
+  },
+  'client.changed': {
+    description: "A client's API keys changed",
+    data: { change: { enum: ['api_key_created', 'api_key_revoked'] }, key_id: string },
+  },
+  'webhook.subscription_disabled': {
+    description: 'A subscription was disabled because its endpoint kept failing or answered 410 Gone',
+    data: { subscription_id: string, reason: { enum: ['failing', 'gone'] } },
+  },
+};
+
+/** A name of the catalogue, e.g. `one_click.completed`. */
+export type EventType = string;
+export const EVENT_TYPES: readonly EventType[] = Object.keys(DEFINITIONS).sort();
+
+export function isEventType(type: string): boolean {
+  return Object.hasOwn(DEFINITIONS, type);
+}
+
+/** The JSON schema (2020-12) of the body of a message of `type`, as documented. */
+export function eventSchema(type: EventType): Record<string, unknown> {
+  const definition = DEFINITIONS[type];
+  if (!definition) throw new Error(`${type} is not in the event catalogue`);
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: type,
+    description: definition.description,
+    type: 'object',
+    required: ['type', 'timestamp', 'data'],
+    additionalProperties: false,
+    properties: {
+      type: { const: type },
+      timestamp: { type: 'string', format: 'date-time', description: 'When the event happened' },
+      data: {
+        type: 'object',
+        required: ['subject', 'sequence'],
+        additionalProperties: false,
+        properties: { ...COMMON, ...definition.data },
+      },
+    },
+  };
+}
+
+/** The catalogue events an `events` row publishes (none for internal bookkeeping). */
+export function publicEventsOf(event: RecordedEvent): PublicEvent[] {
+  const p = event.payload;
+  const publish = (type: EventType, data: Record<string, unknown>): PublicEvent => ({
+    type,
+    subject: event.flowId ? `flow:${event.flowId}` : event.userId ? `user:${event.userId}` : event.clientId ? `client:${event.clientId}` : 'platform',
+    clientId: event.clientId,
+    data: { client_id: event.clientId ?? null, user_id: event.userId ?? null, flow_id: event.flowId ?? null, ...definedOnly(data) },
+  });
+  const [prefix, action] = splitType(event.type);
+  if (prefix in FLOW_OUTCOMES) {
+    const kind = prefix as FlowKind;
+    const outcomes: Record<string, string> = FLOW_OUTCOMES[kind];
+    const details = { verification_id: str(p.verificationId), provider: str(p.provider), reason: str(p.reason), reasons: strings(p.reasons) };
+    if (action === 'created') {
+      // A flow decided as it starts (a Non-Hosted 1-Click) has started and ended in one write.
+      const state = str(p.state);
+      const started = publish(`${kind}.started`, { ...details, state: state ?? 'created' });
+      const outcome = state && outcomes[state];
+      return outcome ? [started, publish(`${kind}.${outcome}`, { ...details, state })] : [started];
+    }
+    const to = str(p.to);
+    if (to !== undefined && to !== p.from && outcomes[to]) return [publish(`${kind}.${outcomes[to]}`, { ...details, state: to, from: str(p.from) })];
+    if (kind === 'one_click' && (action === 'failed' || action === 'blocked') && !event.flowId) return [publish('one_click.failed', { ...details, state: 'failed' })];
+    return [];
+  }
+  switch (event.type) {
+    case 'identity.shared':
+      return [publish('identity.shared', { credentials: typeof p.credentials === 'number' ? p.credentials : undefined })];
+    case 'api_key.created':
+    case 'api_key.revoked':
+      return [publish('client.changed', { change: `api_key_${action}`, key_id: str(p.keyId) })];
+    case 'webhook.subscription_disabled':
+      return [publish('webhook.subscription_disabled', { subscription_id: str(p.subscriptionId), reason: str(p.reason) })];
+    default:
+      return [];
+  }
+}
+
+function splitType(type: string): [string, string] {
+  const dot = type.indexOf('.');
+  return dot < 0 ? [type, ''] : [type.slice(0, dot), type.slice(dot + 1)];
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const strings = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
+
+function definedOnly(data: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
+}
