@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
@@ -44,6 +45,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     },
   });
   await app.register(formbody);
+  // Cookies of hosted pages (a flow's browser binding: src/http/flow-cookie.ts) are read and written through it.
+  await app.register(cookie);
 
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-request-id', _request.id);

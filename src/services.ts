@@ -147,6 +147,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     logger,
     identityAssurance: { credentials: repos.credentials, trustFrameworks: Object.values(buildProviders(config, clock).trustFrameworks) },
   });
+  const flows = new FlowEngine(repos.flows, clock, formKey);
   return {
     config,
     db,
@@ -155,7 +156,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     keyring,
     repos,
     sealer,
-    flows: new FlowEngine(repos.flows, clock),
+    flows,
     wallet: new Wallet(repos.credentials, repos.consents, repos.events, clock),
     hasher,
     users: new UserService(repos.users, hasher),
@@ -168,7 +169,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     verification: buildVerificationEngine({ config, db, sealer, clock, logger, limits: { limits, catalogue: catalogue.verificationStart } }),
     sms: sms.sender,
     smsOutbox: sms.outbox,
-    ...createOneClickServices({ config, db, sealer, clock, logger, repos, sms: sms.sender }),
+    ...createOneClickServices({ config, db, sealer, clock, logger, repos, flows, sms: sms.sender }),
     webhooks: webhooksOn(db, repos.clients),
     registrationOn,
   };

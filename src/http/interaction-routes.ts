@@ -4,7 +4,7 @@ import type { Services } from '../services.ts';
 import { Interactions, type InteractionView } from '../oauth/interactions.ts';
 import { pageSecurityHeaders } from '../ui/page-security.ts';
 import { consentPage, loginPage, messagePage } from '../ui/pages/oauth.ts';
-import { formToken, formTokenValid } from './forms.ts';
+import { formToken, formTokenValid } from '../kernel/form-tokens.ts';
 
 type WithUid = FastifyRequest<{ Params: { uid: string }; Body: Record<string, unknown> }>;
 

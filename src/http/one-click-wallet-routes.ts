@@ -16,7 +16,7 @@ import {
   type Brand,
 } from '../ui/pages/one-click-wallet.ts';
 import { pageSecurityHeaders } from '../ui/page-security.ts';
-import { formToken, formTokenValid } from './forms.ts';
+import { formToken, formTokenValid } from '../kernel/form-tokens.ts';
 import { toAppError } from './problem.ts';
 
 const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';

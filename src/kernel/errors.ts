@@ -24,6 +24,7 @@ export const ERROR_CATALOGUE = {
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The content type is not supported' },
   too_many_requests: { status: 429, title: 'Too many attempts; try again later' },
+  attempts_exhausted: { status: 429, title: 'No attempts are left; start again' },
   internal: { status: 500, title: 'Something went wrong on our side' },
   unavailable: { status: 503, title: 'The service is not ready' },
 } as const;

@@ -16,6 +16,7 @@ export function webKycOf(services: Services): WebKyc {
       clients: services.repos.clients,
       verification: services.verification,
       clock: services.clock,
+      formKey: services.formKey,
       logger: services.logger,
       allowInsecureLoopback: services.config.env === 'development',
     });

@@ -34,6 +34,8 @@ export interface WebKycDeps {
   verification: VerificationPort;
   clock: Clock;
   logger: Logger;
+  /** The platform's key for form tokens (the flow engine binds forms with it). */
+  formKey: Buffer;
   /** http://localhost redirect and back URLs are accepted only while developing. */
   allowInsecureLoopback: boolean;
 }
@@ -103,7 +105,7 @@ export class WebKyc {
 
   #on(q: Queryable): Stores {
     const flowsRepo = new FlowsRepo(q, this.#base.sealer);
-    return { flows: new FlowEngine(flowsRepo, this.#base.clock), flowsRepo, grants: new WebKycGrantsRepo(q) };
+    return { flows: new FlowEngine(flowsRepo, this.#base.clock, this.#base.formKey), flowsRepo, grants: new WebKycGrantsRepo(q) };
   }
 
   /** The changes of one step together: one commit (one WAL flush), all or nothing. */
@@ -136,7 +138,7 @@ export class WebKyc {
     const flow = await this.#find(flowId);
     if (!flow) return { kind: 'unknown' };
     if (flow.state !== 'created') return this.resume(flowId);
-    if (this.#d.flows.isExpired(flow)) return this.#fail(flow, 'expired');
+    if (flow.expired) return this.#fail(flow, 'expired');
     let started: Awaited<ReturnType<VerificationPort['start']>>;
     try {
       started = await this.#d.verification.start({ provider: flow.context.provider, clientId: flow.clientId, flowId: flow.id, returnTo: continuePath(flow.id), ip });
@@ -190,7 +192,7 @@ export class WebKyc {
     const client = await this.#d.clients.findById(flow.clientId!);
     switch (flow.state) {
       case 'created':
-        return this.#d.flows.isExpired(flow) ? this.#fail(flow, 'expired') : { kind: 'intro', page: pageView(flow, client) };
+        return flow.expired ? this.#fail(flow, 'expired') : { kind: 'intro', page: pageView(flow, client) };
       case 'verifying':
         break;
       default:
@@ -206,7 +208,7 @@ export class WebKyc {
       case 'expired':
         return this.#fail(flow, verification.reasons[0] ?? (verification.state === 'cancelled' ? 'cancelled_by_person' : 'provider_timeout'));
       default:
-        return this.#d.flows.isExpired(flow) ? this.#fail(flow, 'expired') : { kind: 'waiting', page: pageView(flow, client) };
+        return flow.expired ? this.#fail(flow, 'expired') : { kind: 'waiting', page: pageView(flow, client) };
     }
   }
 

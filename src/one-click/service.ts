@@ -261,7 +261,7 @@ export class OneClickService {
    */
   async submitCode(uuid: string, code: string): Promise<PersonView> {
     const flow = await this.#loadForPerson(uuid);
-    if (this.#d.flows.isExpired(flow) || flow.state !== 'created') return this.#view(flow);
+    if (flow.expired || flow.state !== 'created') return this.#view(flow);
     const checked = await this.#checkCode(flow, code);
     const personToken = randomToken();
     checked.context = { ...checked.context, personTokenHash: this.#personTokenHash(checked, personToken) };
@@ -275,7 +275,7 @@ export class OneClickService {
    */
   async provideInput(uuid: string, inputs: AdditionalInputs, personToken?: string): Promise<PersonView> {
     const flow = await this.#loadForPerson(uuid);
-    if (this.#d.flows.isExpired(flow) || flow.state !== 'awaiting_input') return this.#view(flow, personToken);
+    if (flow.expired || flow.state !== 'awaiting_input') return this.#view(flow, personToken);
     this.#requireToken(flow, personToken);
     const checked = { birthDate: checkBirthDate(given(inputs.birthDate)), ssn4: checkSsn4(given(inputs.ssn4)) };
     if (checked.birthDate === undefined && checked.ssn4 === undefined) throw new OneClickError('additional_input_required', { additionalInputs: flow.context.needs ?? ['birthDate'] });
@@ -291,7 +291,7 @@ export class OneClickService {
    */
   async share(uuid: string, edits: Record<string, string>, personToken?: string): Promise<{ redirectUrl: string }> {
     const flow = await this.#loadForPerson(uuid);
-    if (this.#d.flows.isExpired(flow)) throw new OneClickError('request_expired');
+    if (flow.expired) throw new OneClickError('request_expired');
     if (flow.state === 'shared') return { redirectUrl: this.#redirect(flow) };
     if (flow.state === 'created') throw new OneClickError('code_required');
     if (flow.state !== 'code_verified' && flow.state !== 'awaiting_input') return this.#closed(flow);
@@ -309,7 +309,7 @@ export class OneClickService {
    */
   async decline(uuid: string, personToken?: string): Promise<{ redirectUrl: string }> {
     const flow = await this.#loadForPerson(uuid);
-    if (!this.#d.flows.isExpired(flow) && (OPEN_STATES as string[]).includes(flow.state)) {
+    if (!flow.expired && (OPEN_STATES as string[]).includes(flow.state)) {
       if (flow.state !== 'created') this.#requireToken(flow, personToken);
       const declined = await this.#move(flow, 'declined', { data: this.#minimal(flow.data) });
       await this.#releaseLock(declined);
@@ -515,7 +515,7 @@ export class OneClickService {
     const flow = (await this.#d.flows.find(oneClickFlow, uuid)) as OneClickFlow | undefined;
     // Another client's request is as unknown to this one as a request that never was.
     if (!flow || flow.clientId !== caller.clientId) throw new OneClickError('request_not_found');
-    if (this.#d.flows.isExpired(flow)) {
+    if (flow.expired) {
       await this.#expire(flow);
       throw new OneClickError('request_expired');
     }
@@ -526,7 +526,7 @@ export class OneClickService {
     const flow = (await this.#d.flows.find(oneClickFlow, uuid)) as OneClickFlow | undefined;
     // Only Hosted requests have pages; a Semi-Hosted uuid must not open one.
     if (!flow || flow.context.integration !== 'hosted') throw new OneClickError('request_not_found');
-    if (this.#d.flows.isExpired(flow)) await this.#expire(flow);
+    if (flow.expired) await this.#expire(flow);
     return flow;
   }
 
@@ -575,7 +575,7 @@ export class OneClickService {
       phoneHint: flow.data.phone.slice(-4),
       ...(flow.data.redirectUrl ? { returnsTo: flow.data.redirectUrl } : {}),
     };
-    if (this.#d.flows.isExpired(flow) || flow.state === 'expired') return { ...base, step: 'expired', redirectUrl: this.#redirect(flow, 'request_expired') };
+    if (flow.expired || flow.state === 'expired') return { ...base, step: 'expired', redirectUrl: this.#redirect(flow, 'request_expired') };
     switch (flow.state) {
       case 'created':
         return { ...base, step: 'code' };

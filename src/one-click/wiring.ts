@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ApiKeyService } from '../clients/api-key-service.ts';
 import type { Config } from '../config/index.ts';
-import { FlowEngine } from '../flows/engine.ts';
+import type { FlowEngine } from '../flows/engine.ts';
 import { Wallet } from '../identity/wallet.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { ApiKeysRepo } from '../storage/api-keys-repo.ts';
@@ -10,7 +10,6 @@ import type { ConsentsRepo } from '../storage/consents-repo.ts';
 import type { CredentialsRepo } from '../storage/credentials-repo.ts';
 import type { Db } from '../storage/db.ts';
 import type { EventsRepo } from '../storage/events-repo.ts';
-import type { FlowsRepo } from '../storage/flows-repo.ts';
 import { OneClickInputFailuresRepo } from '../storage/one-click-input-failures-repo.ts';
 import { OneClickPhoneLocksRepo } from '../storage/one-click-phone-locks-repo.ts';
 import type { Sealer } from '../storage/sealer.ts';
@@ -29,13 +28,14 @@ export function createOneClickServices(deps: {
   sealer: Sealer;
   clock: Clock;
   logger: Logger;
-  repos: { users: UsersRepo; clients: ClientsRepo; credentials: CredentialsRepo; consents: ConsentsRepo; flows: FlowsRepo; events: EventsRepo };
+  repos: { users: UsersRepo; clients: ClientsRepo; credentials: CredentialsRepo; consents: ConsentsRepo; events: EventsRepo };
+  flows: FlowEngine;
   sms?: CodeSender | undefined;
 }): OneClickServices {
   const { config, db, sealer, clock, logger, repos } = deps;
   return {
     oneClick: new OneClickService({
-      flows: new FlowEngine(repos.flows, clock),
+      flows: deps.flows,
       locks: new OneClickPhoneLocksRepo(db),
       inputFailures: new OneClickInputFailuresRepo(db),
       events: repos.events,

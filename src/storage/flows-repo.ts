@@ -14,6 +14,8 @@ export interface FlowRecord<Data = Record<string, unknown>> {
   /** What is not personal (settings, reason codes, counters by name). */
   context: Record<string, unknown>;
   attempts: number;
+  /** SHA-256 of the secret held by the browser the flow is bound to, if it is bound. */
+  browserHash: string | undefined;
   version: number;
   expiresAt: Date;
   createdAt: Date;
@@ -26,6 +28,7 @@ export interface FlowChanges<Data> {
   data?: Data;
   context?: Record<string, unknown>;
   attempts?: number;
+  browserHash?: string;
   expiresAt?: Date;
 }
 
@@ -38,6 +41,7 @@ interface Row {
   data_sealed: string | null;
   context: Record<string, unknown>;
   attempts: number;
+  browser_hash: string | null;
   version: number;
   expires_at: Date;
   created_at: Date;
@@ -70,14 +74,15 @@ export class FlowsRepo {
     subjectIndex?: string | undefined;
     data: Data;
     context: Record<string, unknown>;
+    browserHash?: string | undefined;
     expiresAt: Date;
     now: Date;
   }, event: FlowEvent): Promise<FlowRecord<Data>> {
-    const recorded = eventOfRows(FLOW_ROWS, event, flow.now, 11);
+    const recorded = eventOfRows(FLOW_ROWS, event, flow.now, 12);
     const [row] = await this.#db.query<Row>(
       `with flow as (
-         insert into flows (id, kind, state, client_id, user_id, subject_index, data_sealed, context, expires_at, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning *
+         insert into flows (id, kind, state, client_id, user_id, subject_index, data_sealed, context, expires_at, created_at, updated_at, browser_hash)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) returning *
        ), ${recorded.sql}
        select * from flow`,
       [
@@ -91,6 +96,7 @@ export class FlowsRepo {
         JSON.stringify(flow.context),
         flow.expiresAt,
         flow.now,
+        flow.browserHash ?? null,
         ...recorded.params,
       ],
     );
@@ -119,11 +125,11 @@ export class FlowsRepo {
    * is recorded in the same statement, and only if the change was made.
    */
   async update<Data>(flow: FlowRecord<Data>, changes: FlowChanges<Data>, now: Date, event?: FlowEvent): Promise<FlowRecord<Data> | undefined> {
-    const recorded = followingCte(event && eventOfRows(FLOW_ROWS, event, now, 10));
+    const recorded = followingCte(event && eventOfRows(FLOW_ROWS, event, now, 11));
     const [row] = await this.#db.query<Row>(
       `with flow as (
          update flows set state = $3, user_id = $4, data_sealed = $5, context = $6, attempts = $7, expires_at = $8,
-           version = version + 1, updated_at = $9
+           version = version + 1, updated_at = $9, browser_hash = $10
          where id = $1 and version = $2 returning *
        )${recorded.sql}
        select * from flow`,
@@ -137,6 +143,7 @@ export class FlowsRepo {
         changes.attempts ?? flow.attempts,
         changes.expiresAt ?? flow.expiresAt,
         now,
+        changes.browserHash ?? flow.browserHash ?? null,
         ...recorded.params,
       ],
     );
@@ -182,6 +189,7 @@ export class FlowsRepo {
       data: data !== undefined ? data : row.data_sealed ? this.#sealer.keyring.openJson<Data>(row.data_sealed, `flows.data:${row.id}`) : ({} as Data),
       context: row.context,
       attempts: row.attempts,
+      browserHash: row.browser_hash ?? undefined,
       version: row.version,
       expiresAt: row.expires_at,
       createdAt: row.created_at,

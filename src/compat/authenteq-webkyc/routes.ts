@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
-import { formToken, formTokenValid } from '../../http/forms.ts';
+import { formToken, formTokenValid } from '../../kernel/form-tokens.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { webKycOf } from '../../kyc/index.ts';
 import type { ResumeOutcome } from '../../kyc/web-kyc.ts';

@@ -1,6 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formToken, formTokenValid } from '../../../http/forms.ts';
+import { formToken, formTokenValid } from '../../../kernel/form-tokens.ts';
 import { pageSecurityHeaders } from '../../../ui/page-security.ts';
 import type { Clock } from '../../../kernel/clock.ts';
 import { AppError, isAppError } from '../../../kernel/errors.ts';

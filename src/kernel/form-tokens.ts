@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { constantTimeEqual } from '../kernel/secrets.ts';
+import { constantTimeEqual } from './secrets.ts';
 
 /**
  * A CSRF token bound to one page instance (an interaction, a flow): an HMAC of its id, so

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { defineFlow } from '../src/flows/engine.ts';
+import { ManualClock } from '../src/kernel/clock.ts';
+import { isAppError } from '../src/kernel/errors.ts';
+import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
+
+/**
+ * What the flow engine owns for every kind of flow: expiry, attempt limits, what an ended
+ * flow keeps, the browser a flow is bound to and the forms bound to both. The hosted pages
+ * built on it (1-Click, Web KYC) test the same rules through HTTP and Chromium.
+ */
+interface Data {
+  phone: string;
+  secret?: string;
+}
+
+const door = defineFlow({
+  kind: 'test_code_door',
+  initial: 'waiting',
+  transitions: { waiting: ['open', 'failed', 'expired'], open: ['done', 'expired'], done: [], failed: [], expired: [] },
+  ttlSeconds: 60,
+  onExpiry: 'expired',
+  maxAttempts: 3,
+  onAttemptsExhausted: 'failed',
+  keepOnEnd: ({ secret: _secret, ...kept }: Data): Data => kept,
+});
+
+for (const backend of await backends()) {
+  describe(`flow engine (${backend})`, () => {
+    let platform: TestPlatform;
+    const clock = new ManualClock();
+    before(async () => {
+      platform = await startPlatform(backend, { clock });
+    });
+    after(() => platform.close());
+
+    const events = async (flowId: string) => (await platform.services.repos.events.listForFlow(flowId)).map((e) => e.type);
+
+    it('moves an open flow past its time to onExpiry once, keeping only what an ended flow keeps; load answers flow_expired', async () => {
+      const { flows } = platform.services;
+      const flow = await flows.start(door, { data: { phone: '+1', secret: 'code-hash' } });
+      assert.equal(flow.expired, false);
+      clock.advance(60_000);
+      const [first, second] = await Promise.all([flows.find(door, flow.id), flows.find(door, flow.id)]);
+      for (const read of [first!, second!]) {
+        assert.equal(read.state, 'expired');
+        assert.equal(read.expired, true);
+        assert.deepEqual(read.data, { phone: '+1' }, 'the secret is dropped when the flow ends');
+      }
+      assert.deepEqual(await events(flow.id), ['test_code_door.created', 'test_code_door.expired'], 'two racing readers move it once');
+      await assert.rejects(flows.load(door, flow.id), (e) => isAppError(e) && e.code === 'flow_expired' && e.status === 410);
+      await assert.rejects(flows.load(door, '00000000-0000-4000-8000-000000000000'), (e) => isAppError(e) && e.code === 'not_found');
+    });
+
+    it('reports a flow that ended before its time as expired without moving it', async () => {
+      const { flows } = platform.services;
+      const flow = await flows.start(door, { data: { phone: '+1' } });
+      await flows.transition(door, await flows.transition(door, flow, 'open'), 'done');
+      clock.advance(61_000);
+      const read = (await flows.find(door, flow.id))!;
+      assert.deepEqual([read.state, read.expired], ['done', true]);
+    });
+
+    it('counts failed attempts; the last allowed one ends the flow with what later reads should say; none past it', async () => {
+      const { flows } = platform.services;
+      let flow = await flows.start(door, { data: { phone: '+1', secret: 's' } });
+      assert.equal(flows.attemptsLeft(door, flow), 3);
+      const ending = { context: { reason: 'too_many_codes' } };
+      for (const left of [2, 1]) {
+        const counted = await flows.failAttempt(door, flow, ending);
+        assert.deepEqual([counted.flow.state, counted.attemptsLeft], ['waiting', left]);
+        assert.deepEqual(counted.flow.context, {}, 'the ending is written only at the end');
+        flow = counted.flow;
+      }
+      const last = await flows.failAttempt(door, flow, ending);
+      assert.deepEqual([last.flow.state, last.attemptsLeft, last.flow.attempts], ['failed', 0, 3]);
+      assert.deepEqual(last.flow.context, { reason: 'too_many_codes' });
+      assert.deepEqual(last.flow.data, { phone: '+1' });
+      await assert.rejects(flows.failAttempt(door, last.flow), (e) => isAppError(e) && e.code === 'attempts_exhausted' && e.status === 429);
+      // A stale copy cannot count an attempt a second time.
+      await assert.rejects(flows.failAttempt(door, flow), (e) => isAppError(e) && e.code === 'flow_conflict');
+    });
+
+    it('binds a flow to a browser by a secret it keeps only the hash of; a later binding replaces it', async () => {
+      const { flows, db } = platform.services;
+      const started = await flows.start(door, { data: { phone: '+1' }, bindBrowser: true });
+      const secret = started.browserSecret!;
+      assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+      const stored = (await db.query<{ browser_hash: string }>('select browser_hash from flows where id = $1', [started.id]))[0]!.browser_hash;
+      assert.ok(stored && !stored.includes(secret), 'only a hash is stored');
+      const read = (await flows.find(door, started.id))!;
+      assert.equal(flows.isBrowserOf(read, secret), true);
+      for (const other of [undefined, '', 'forged', secret.slice(1)]) assert.equal(flows.isBrowserOf(read, other), false);
+
+      // Bound later (1-Click binds the browser that entered the right code), with the next write.
+      const plain = await flows.start(door, { data: { phone: '+1' } });
+      assert.equal(plain.browserSecret, undefined);
+      assert.equal(flows.isBrowserOf(plain, undefined), false, 'an unbound flow has no browser');
+      const bound = flows.bindBrowser(plain);
+      const opened = await flows.transition(door, bound.flow, 'open');
+      assert.equal(flows.isBrowserOf((await flows.find(door, plain.id))!, bound.browserSecret), true);
+      const rebound = flows.bindBrowser(opened);
+      await flows.transition(door, rebound.flow, 'open', { context: { again: true } });
+      const now = (await flows.find(door, plain.id))!;
+      assert.equal(flows.isBrowserOf(now, bound.browserSecret), false);
+      assert.equal(flows.isBrowserOf(now, rebound.browserSecret), true);
+      // A secret is worth nothing on another flow.
+      assert.equal(flows.isBrowserOf(read, rebound.browserSecret), false);
+    });
+
+    it('binds forms to the flow and its browser: another flow\'s token, a forged one, another browser or a page from before the binding are refused', async () => {
+      const { flows } = platform.services;
+      const one = await flows.start(door, { data: { phone: '+1' } });
+      const two = await flows.start(door, { data: { phone: '+2' } });
+      const csrf = flows.formToken(one);
+      assert.equal(flows.checkForm(one, { csrf, browserSecret: undefined }), 'ok', 'an unbound flow takes forms from any browser');
+      assert.equal(flows.checkForm(one, { csrf, browserSecret: 'anything' }), 'ok');
+      for (const wrong of [flows.formToken(two), 'forged', '', undefined, 42]) assert.equal(flows.checkForm(one, { csrf: wrong, browserSecret: undefined }), 'stale_form');
+
+      const { flow: bound, browserSecret } = flows.bindBrowser(one);
+      const saved = await flows.transition(door, bound, 'open');
+      assert.equal(flows.checkForm(saved, { csrf, browserSecret }), 'stale_form', 'a page shown before the binding no longer acts');
+      const boundCsrf = flows.formToken(saved);
+      assert.notEqual(boundCsrf, csrf);
+      assert.equal(flows.checkForm(saved, { csrf: boundCsrf, browserSecret }), 'ok');
+      assert.equal(flows.checkForm(saved, { csrf: boundCsrf, browserSecret: undefined }), 'other_browser');
+      assert.equal(flows.checkForm(saved, { csrf: boundCsrf, browserSecret: 'forged' }), 'other_browser');
+    });
+
+    it('refuses definitions that name states they do not have', () => {
+      assert.throws(() => defineFlow({ kind: 'bad', initial: 'a', transitions: { a: [] }, ttlSeconds: 1, onExpiry: 'gone' as 'a' }), /onExpiry names an unknown state gone/);
+      assert.throws(() => defineFlow({ kind: 'bad', initial: 'a', transitions: { a: ['b' as 'a'] }, ttlSeconds: 1 }), /unknown state b/);
+      assert.throws(() => defineFlow({ kind: 'bad', initial: 'a', transitions: { a: [] }, ttlSeconds: 1, onAttemptsExhausted: 'a' }), /without maxAttempts/);
+    });
+  });
+}
