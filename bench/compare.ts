@@ -3,16 +3,18 @@
 // checked out in a temporary worktree (bench/lib/baseline-tree.ts); each tree sets up its own
 // fresh database through its own code and serves from its own src/main.ts. Per figure, the two
 // trees take turns in the order old, new, new, old, … so that drift on a shared machine falls
-// on both alike. The verdict: the ratios b/a and c/f of this tree are at least 90 % of the
-// older tree's. bench/README.md says how to read it.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+// on both alike. Then the flow benches (1-Click, Web KYC hand-over), each tree running its own
+// scripts, in the same turns. The verdict: the ratios b/a and c/f of this tree are at least
+// 90 % of the older tree's, and so is each flow figure's rate. bench/README.md says how to read it.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { checkOutBaseline, type BaselineTree } from './lib/baseline-tree.ts';
 import { createBenchDatabase, postgresVersion } from './lib/database.ts';
 import { LABELS, signInChain, startLibraryAlone, type Figures } from './lib/figures.ts';
 import { setUpIdflow, startIdflow, type IdflowSetup } from './lib/idflow-server.ts';
 import type { CpuShare } from './lib/cpu.ts';
+import { FLOW_BENCHES, FLOW_FIGURES, runFlowBench, type FlowFigure, type FlowMeasurement, type FlowTree } from './lib/flow-benches.ts';
 import { num, type Figure } from './lib/report.ts';
 import { gitState, type GitState, type Knobs } from './lib/settings.ts';
 import type { Teardown } from './lib/teardown.ts';
@@ -62,6 +64,8 @@ interface Tree {
   describe: string;
   setup?: IdflowSetup;
   runs: Record<Compared, Figure[]>;
+  flow: FlowTree;
+  flowRuns: Record<FlowFigure, FlowMeasurement[]>;
 }
 
 export async function compare(ctx: CompareContext): Promise<number> {
@@ -70,13 +74,18 @@ export async function compare(ctx: CompareContext): Promise<number> {
   const baseline: BaselineTree = await checkOutBaseline(ctx.root, k.baseline!, teardown, log);
   const current: GitState = await gitState(ctx.root);
   const empty = () => Object.fromEntries(COMPARED.map((key) => [key, [] as Figure[]])) as Record<Compared, Figure[]>;
+  const emptyFlows = () => Object.fromEntries(FLOW_FIGURES.map((f) => [f.key, [] as FlowMeasurement[]])) as Record<FlowFigure, FlowMeasurement[]>;
+  const flowResults = await mkdtemp(join(tmpdir(), 'idflow-bench-flows-'));
+  teardown.add(`the flow benches' results ${flowResults}`, () => rm(flowResults, { recursive: true, force: true }));
   const trees: Tree[] = [
-    { name: 'old', root: baseline.root, describe: `${baseline.commit} (BENCH_BASELINE=${baseline.revision}); dependencies: ${baseline.dependencies}`, runs: empty() },
+    { name: 'old', root: baseline.root, describe: `${baseline.commit} (BENCH_BASELINE=${baseline.revision}); dependencies: ${baseline.dependencies}`, runs: empty(), flow: { root: baseline.root, benchDir: baseline.ownBench, resultsDir: join(baseline.root, 'bench', 'results') }, flowRuns: emptyFlows() },
     {
       name: 'new',
       root: ctx.root,
       describe: `${current.commit}${current.uncommitted.length ? ` + uncommitted changes in ${current.uncommitted.join(', ')}` : ''} (this tree)`,
       runs: empty(),
+      flow: { root: ctx.root, benchDir: join(ctx.root, 'bench'), resultsDir: flowResults },
+      flowRuns: emptyFlows(),
     },
   ];
   for (const tree of trees) {
@@ -95,6 +104,16 @@ export async function compare(ctx: CompareContext): Promise<number> {
       }
     }
   }
+  for (const bench of FLOW_BENCHES) {
+    for (let round = 0; round < k.rounds; round++) {
+      for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {
+        log(`${tree.name} tree, ${bench}, round ${round + 1} of ${k.rounds}`);
+        const figures = await runFlowBench(tree.flow, bench, log);
+        for (const [key, m] of Object.entries(figures) as [FlowFigure, FlowMeasurement][]) tree.flowRuns[key].push(m);
+        order.push(`${bench} ${tree.name}`);
+      }
+    }
+  }
 
   const pooled = Object.fromEntries(trees.map((t) => [t.name, Object.fromEntries(COMPARED.map((key) => [key, pool(t.runs[key])]))])) as Record<TreeName, Record<Compared, Pooled>>;
   const ratios = RATIOS.map((r) => {
@@ -102,15 +121,20 @@ export async function compare(ctx: CompareContext): Promise<number> {
     const change = of('new') / of('old');
     return { ...r, old: of('old'), new: of('new'), change, pass: change >= 1 - ALLOWED_COST };
   });
+  const flowPooled = Object.fromEntries(trees.map((t) => [t.name, Object.fromEntries(FLOW_FIGURES.map((f) => [f.key, pool(t.flowRuns[f.key])]))])) as Record<TreeName, Record<FlowFigure, Pooled>>;
+  const flowChanges = FLOW_FIGURES.map((f) => {
+    const change = flowPooled.new[f.key].perSecond / flowPooled.old[f.key].perSecond;
+    return { key: f.key, name: f.label, old: flowPooled.old[f.key].perSecond, new: flowPooled.new[f.key].perSecond, change, pass: change >= 1 - ALLOWED_COST };
+  });
   // The same two questions answered from CPU cost instead of rates: other load on the machine
   // hardly moves them, but PostgreSQL's share counts every database on it. Informative only.
   const byCpu = [
     { key: 'signInOverArgon2ByCpu', name: '     b/a from CPU cost (CPU per hash / per sign-in)', of: (t: TreeName) => pooled[t].argon2.serverCpuMs / pooled[t].signIn.totalCpuMs },
     { key: 'refreshOverLibraryByCpu', name: '     c/f from CPU cost (CPU per (f) / per (c))', of: (t: TreeName) => pooled[t].refreshAlone.totalCpuMs / pooled[t].refresh.totalCpuMs },
   ].map((r) => ({ key: r.key, name: r.name, old: r.of('old'), new: r.of('new'), change: r.of('new') / r.of('old') }));
-  const all = trees.flatMap((t) => COMPARED.flatMap((key) => t.runs[key]));
+  const all = trees.flatMap((t) => [...COMPARED.flatMap((key) => t.runs[key]), ...FLOW_FIGURES.flatMap((f) => t.flowRuns[f.key])]);
   const valid = all.every((f) => f.errors === 0 && f.requests > 0);
-  const pass = valid && ratios.every((r) => r.pass);
+  const pass = valid && ratios.every((r) => r.pass) && flowChanges.every((r) => r.pass);
   const noisiest = Math.max(0, ...all.map((f) => (f.cpu?.other ?? 0) + (f.cpu?.steal ?? 0)));
   // How far one tree's rounds of one figure lie apart, against its pooled rate: when that is
   // more than the margin, the machine alone could have made the verdict.
@@ -122,7 +146,7 @@ export async function compare(ctx: CompareContext): Promise<number> {
   const steady = widest.spread <= ALLOWED_COST;
   const argon2Params = Object.fromEntries(trees.map((t) => [t.name, (t.runs.argon2[0] as Figure & { params?: unknown } | undefined)?.params]));
 
-  const lines = table({ ctx, trees, pooled, ratios, byCpu, valid, pass, noisiest, widest, steady, argon2Params });
+  const lines = table({ ctx, trees, pooled, flowPooled, ratios, flowChanges, byCpu, valid, pass, noisiest, widest, steady, argon2Params });
   const text = `${lines.join('\n')}\n`;
   process.stdout.write(text);
 
@@ -152,8 +176,11 @@ export async function compare(ctx: CompareContext): Promise<number> {
       argon2: argon2Params,
     },
     order,
-    rule: `(b/a)new >= ${1 - ALLOWED_COST} x (b/a)old and (c/f)new >= ${1 - ALLOWED_COST} x (c/f)old`,
+    rule: `(b/a)new >= ${1 - ALLOWED_COST} x (b/a)old, (c/f)new >= ${1 - ALLOWED_COST} x (c/f)old, and each flow figure's rate new >= ${1 - ALLOWED_COST} x old`,
     ratios: Object.fromEntries([...ratios, ...byCpu].map((r) => [r.key, { old: r.old, new: r.new, change: r.change, ...('pass' in r ? { pass: r.pass } : {}) }])),
+    flowChanges: Object.fromEntries(flowChanges.map((r) => [r.key, { old: r.old, new: r.new, change: r.change, pass: r.pass }])),
+    flowPooled,
+    flowFigures: Object.fromEntries(trees.map((t) => [t.name, t.flowRuns])),
     valid,
     pass,
     steady,
@@ -188,7 +215,7 @@ function measureOne(ctx: CompareContext, setup: IdflowSetup, key: Compared): Pro
   }
 }
 
-function pool(runs: Figure[]): Pooled {
+function pool(runs: (FlowMeasurement | Figure)[]): Pooled {
   const median = (values: number[]) => {
     const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
     if (!sorted.length) return NaN;
@@ -219,7 +246,9 @@ function table(r: {
   ctx: CompareContext;
   trees: Tree[];
   pooled: Record<TreeName, Record<Compared, Pooled>>;
+  flowPooled: Record<TreeName, Record<FlowFigure, Pooled>>;
   ratios: { name: string; old: number; new: number; change: number; pass: boolean }[];
+  flowChanges: { name: string; old: number; new: number; change: number; pass: boolean }[];
   byCpu: { name: string; old: number; new: number; change: number }[];
   valid: boolean;
   pass: boolean;
@@ -243,15 +272,17 @@ function table(r: {
     '',
     `${'figure'.padEnd(52)}${'old /s'.padStart(10)}${'new /s'.padStart(10)}${'new/old'.padStart(9)}${'old p99'.padStart(10)}${'new p99'.padStart(10)}${'old /cpu-s'.padStart(12)}${'new /cpu-s'.padStart(12)}${'errors'.padStart(8)}`,
   ];
-  for (const key of COMPARED) {
-    const o = r.pooled.old[key], n = r.pooled.new[key];
+  const figureRows = (label: string, o: Pooled, n: Pooled) => {
     lines.push(
-      `${LABELS[key].padEnd(52)}${num(o.perSecond, 1).padStart(10)}${num(n.perSecond, 1).padStart(10)}${change(n.perSecond, o.perSecond).padStart(9)}` +
+      `${label.padEnd(52)}${num(o.perSecond, 1).padStart(10)}${num(n.perSecond, 1).padStart(10)}${change(n.perSecond, o.perSecond).padStart(9)}` +
         `${num(o.p99, 2).padStart(10)}${num(n.p99, 2).padStart(10)}${num(o.perServerCpuSecond ?? NaN, 0).padStart(12)}${num(n.perServerCpuSecond ?? NaN, 0).padStart(12)}${String(o.errors + n.errors).padStart(8)}`,
     );
     lines.push(`    rounds /s: old ${o.rounds.map((v) => num(v, 1)).join(', ')}; new ${n.rounds.map((v) => num(v, 1)).join(', ')}`);
     for (const sample of [...o.errorSamples.map((s) => `old: ${s}`), ...n.errorSamples.map((s) => `new: ${s}`)]) lines.push(`    error ${sample}`);
-  }
+  };
+  for (const key of COMPARED) figureRows(LABELS[key], r.pooled.old[key], r.pooled.new[key]);
+  lines.push('  flow benches, each tree running its own bench/one-click.ts and bench/web-kyc.ts (server CPU only in /cpu-s):');
+  for (const f of FLOW_FIGURES) figureRows(f.label, r.flowPooled.old[f.key], r.flowPooled.new[f.key]);
   lines.push('', `${'ratio'.padEnd(52)}${'old'.padStart(10)}${'new'.padStart(10)}${'new/old'.padStart(9)}${'change'.padStart(10)}   target             result`);
   const ratioRow = (ratio: { name: string; old: number; new: number; change: number }) =>
     `${ratio.name.padEnd(52)}${num(ratio.old, 3).padStart(10)}${num(ratio.new, 3).padStart(10)}${num(ratio.change, 3).padStart(9)}${pct(ratio.change).padStart(10)}   `;
@@ -259,6 +290,7 @@ function table(r: {
     lines.push(`${ratioRow(ratio)}new/old >= ${num(1 - ALLOWED_COST, 2)}      ${ratio.pass ? 'PASS' : 'FAIL'}`);
     lines.push(`${ratioRow(r.byCpu[i]!)}(informative)`);
   }
+  for (const flow of r.flowChanges) lines.push(`${ratioRow(flow)}new/old >= ${num(1 - ALLOWED_COST, 2)}      ${flow.pass ? 'PASS' : 'FAIL'}`);
   if (r.noisiest > 0.2) {
     lines.push(`NOISY MACHINE: other processes and the hypervisor took up to ${r.noisiest.toFixed(2)} of ${r.ctx.figures.cores} cores during a window; both trees met it in turns.`);
   }
@@ -272,7 +304,7 @@ function table(r: {
     '',
     !r.valid
       ? 'RUN INVALID: some requests failed (errors above); the comparison does not count'
-      : `at most ${ALLOWED_COST * 100} % costlier than the baseline (b/a and c/f of this tree at least ${num(1 - ALLOWED_COST, 2)} × the baseline's): ${r.pass ? 'PASS' : 'FAIL'}${r.steady ? '' : ' (unsteady, see above)'}`,
+      : `at most ${ALLOWED_COST * 100} % costlier than the baseline (b/a, c/f and every flow figure of this tree at least ${num(1 - ALLOWED_COST, 2)} × the baseline's): ${r.pass ? 'PASS' : 'FAIL'}${r.steady ? '' : ' (unsteady, see above)'}`,
     '',
   );
   return lines;

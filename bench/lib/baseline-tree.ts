@@ -18,6 +18,12 @@ export interface BaselineTree {
   commit: string;
   /** How its node_modules came to be, and why. */
   dependencies: string;
+  /**
+   * The older tree's own bench scripts, kept beside the ones laid over them: the flow benches
+   * (one-click.ts, web-kyc.ts) prepare their data through the core's own modules, so each tree
+   * runs its own, and only what they measure (the same HTTP requests) is compared.
+   */
+  ownBench: string;
 }
 
 const run = promisify(execFile);
@@ -57,11 +63,13 @@ export async function checkOutBaseline(repo: string, revision: string, teardown:
   }
   log(`baseline dependencies: ${dependencies}`);
 
+  const ownBench = join(root, 'bench-own');
+  await cp(join(root, 'bench'), ownBench, { recursive: true });
   await cp(join(repo, 'bench'), join(root, 'bench'), {
     recursive: true,
     filter: (path) => !['results', 'profiles'].includes(relative(join(repo, 'bench'), path).split(sep)[0]!),
   });
-  return { root, revision, commit, dependencies };
+  return { root, revision, commit, dependencies, ownBench };
 }
 
 function npmCi(cwd: string, logFile: string): Promise<void> {

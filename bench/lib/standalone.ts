@@ -4,7 +4,7 @@
 // the others in bench/results/, and everything dropped at the end.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.ts';
 import { openPlatform } from '../../src/bootstrap.ts';
@@ -37,7 +37,7 @@ export async function runStandalone<Prepared>(
   const k = knobs();
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   if (k.baseline) {
-    log(`${name}: skipped, a comparison run (BENCH_BASELINE) compares the core figures only; run this bench without it`);
+    log(`${name}: measured already, in turns with the older tree, by the comparison (bench/compare.ts)`);
     return;
   }
   const database = await createBenchDatabase();
@@ -81,11 +81,14 @@ export async function runStandalone<Prepared>(
     });
     const result = { bench: name, command: k.command, git: await gitState(ROOT), at: new Date().toISOString(), cores: availableParallelism(), ...figures, cpu };
     const stamp = result.at.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-    await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+    // A comparison run (bench/compare.ts) collects the result from a folder of its own.
+    const results = process.env.BENCH_RESULTS_DIR || join(ROOT, 'bench', 'results');
+    await mkdir(results, { recursive: true });
     const json = `${JSON.stringify(result, null, 2)}\n`;
-    await writeFile(join(ROOT, 'bench', 'results', `${stamp}-${name}.json`), json);
-    await writeFile(join(ROOT, 'bench', 'results', `latest-${name}.json`), json);
-    process.stdout.write(`saved bench/results/${stamp}-${name}.json and bench/results/latest-${name}.json\n`);
+    const [file, latest] = [join(results, `${stamp}-${name}.json`), join(results, `latest-${name}.json`)];
+    await writeFile(file, json);
+    await writeFile(latest, json);
+    process.stdout.write(`saved ${relative(ROOT, file)} and ${relative(ROOT, latest)}\n`);
   } finally {
     await services?.db.close().catch(() => {});
     await server?.stop().catch(() => {});
