@@ -53,6 +53,13 @@ export async function startServer(config: Config, logger: Logger, options: Start
       (err) => logger.warn({ err }, 'purge failed'),
     );
   }, PURGE_EVERY_MS).unref();
+  // Any node may find a checkpoint due; the lock inside makes it one per interval.
+  const checkpoint = setInterval(() => {
+    services.audit.checkpointIfDue().then(
+      (made) => made && logger.info({ event: 'audit.checkpoint', root: made.root, streams: made.streams.length }, 'audit checkpoint signed'),
+      (err) => logger.warn({ err }, 'audit checkpoint failed'),
+    );
+  }, PURGE_EVERY_MS).unref();
   const reload = setInterval(() => {
     services.oauth.reloadIfChanged().catch((err) => logger.warn({ err }, 'OAuth reload failed'));
   }, RELOAD_EVERY_MS).unref();
@@ -79,6 +86,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     if (err) logger.error({ err }, 'closing after an error');
     else logger.info({ signal }, 'closing');
     clearInterval(purge);
+    clearInterval(checkpoint);
     clearInterval(reload);
     orphaned?.stop();
     await app.close();

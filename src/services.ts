@@ -31,6 +31,8 @@ import type { VerificationEngine } from './verification/engine.ts';
 import { createSmsSender, type DevOutboxSender, type SmsSender } from './notifications/sms/index.ts';
 import { createOneClickServices, type OneClickServices } from './one-click/wiring.ts';
 import { WebhookService } from './notifications/webhooks/service.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { auditKey } from './audit/checkpoint.ts';
 
 export interface ServiceDeps {
   config: Config;
@@ -84,6 +86,8 @@ export interface Services {
   webhooks: WebhookService;
   /** Registration over `q` (the database or a transaction), for changes that must land together. */
   registrationOn(q: Queryable): Registration;
+  /** The tamper-evident audit log: listing, signed checkpoints, verification. */
+  audit: AuditLog;
 }
 
 /** What registers clients, users and API keys, over one `Queryable`. */
@@ -96,11 +100,13 @@ export interface Registration {
 
 export async function createServices(deps: ServiceDeps): Promise<Services> {
   const { config, db, keyring, clock, logger } = deps;
-  const [indexKey, cookieKey, formKey, limitKey] = await Promise.all([
+  const [indexKey, cookieKey, formKey, limitKey, auditSeed] = await Promise.all([
     platformSecret(db, keyring, 'blind_index_key'),
     platformSecret(db, keyring, 'cookie_key'),
     platformSecret(db, keyring, 'form_key'),
     platformSecret(db, keyring, 'limit_key'),
+    // The seed of the Ed25519 key that signs audit checkpoints.
+    platformSecret(db, keyring, 'audit_key'),
   ]);
   const sealer = new Sealer(keyring, indexKey);
   const repos = {
@@ -172,5 +178,6 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     ...createOneClickServices({ config, db, sealer, clock, logger, repos, flows, sms: sms.sender }),
     webhooks: webhooksOn(db, repos.clients),
     registrationOn,
+    audit: new AuditLog({ db, key: await auditKey(auditSeed), clock, checkpointEverySeconds: config.audit.checkpointEverySeconds }),
   };
 }

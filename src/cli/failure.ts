@@ -14,6 +14,8 @@ export const EXIT = {
   usage: 2,
   /** The embedded data folder is held by another live process. */
   dataFolderInUse: 3,
+  /** `idflow audit verify` found the audit log tampered with (or a kept checkpoint not genuine or not held). */
+  tampered: 4,
 } as const;
 
 export interface Failure {

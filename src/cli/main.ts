@@ -39,6 +39,14 @@ Usage:
   idflow client delete CLIENT_ID
   idflow client api-key create|list CLIENT_ID | revoke CLIENT_ID KEY_ID   1-Click API keys
   idflow user create (--email E | --phone P) [--email E] [--phone P] [--password W] [--json]
+  idflow audit verify [--checkpoint FILE] [--key FILE] [--json]
+                                         check every chain of the audit log (and that a kept
+                                         checkpoint is genuine and still held); exit 4 if not
+  idflow audit checkpoint                sign the heads of the audit log now, publish them as
+                                         an event and print them
+  idflow audit key                       print the public key checkpoints are signed with
+  idflow audit list [--stream S] [--client ID] [--user ID] [--action A] [--since T] [--until T]
+                    [--limit N] [--cursor C]   audit entries, newest first
   idflow purge                           expire stale verifications; delete expired tokens, codes,
                                          sessions and flows, and Web KYC data that is due
 
@@ -85,6 +93,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return await (await import('./client-commands.ts')).clientCommand(rest, (fn) => withPlatform(config, logger, fn));
       case 'user':
         return await (await import('./user-commands.ts')).userCommand(rest, (fn) => withPlatform(config, logger, fn));
+      case 'audit':
+        return await (await import('./audit-commands.ts')).auditCommand(rest, (fn) => withPlatform(config, logger, fn));
       case 'purge':
         return await withPlatform(config, logger, async (s) => {
           const report = await purgeExpired(s);

@@ -45,6 +45,10 @@ export interface Config {
     ttlSeconds: number;
   };
   webhooks: WebhookConfig;
+  audit: {
+    /** Seconds between the signed checkpoints the server makes of the audit log; 0: none (then only `idflow audit checkpoint`). */
+    checkpointEverySeconds: number;
+  };
 }
 
 /** Operator notifications (docs/notifications.md). */
@@ -340,5 +344,6 @@ export function loadConfig(env: Env = process.env): Config {
       ttlSeconds: integer(env, 'IDFLOW_ONE_CLICK_TTL_SECONDS', 1800, 300, 86400),
     },
     webhooks: webhookConfig(env),
+    audit: { checkpointEverySeconds: integer(env, 'IDFLOW_AUDIT_CHECKPOINT_SECONDS', 3600, 0, 7 * 86400) },
   };
 }

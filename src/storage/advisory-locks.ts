@@ -6,6 +6,9 @@ export const ADVISORY_LOCKS = {
   importFile: 7_301_105,
   /** One node at a time turns committed events into deliveries (sequence numbers stay in order). */
   notificationFanOut: 7_301_110,
+  auditCheckpoint: 7_301_107,
+  // 7_301_106 is taken by the database itself, in its two-key form: each audit stream is
+  // appended to under pg_advisory_xact_lock(7301106, hashtext(stream)) (migration 016).
 } as const;
 
 /**
