@@ -47,6 +47,19 @@ Usage:
   idflow audit key                       print the public key checkpoints are signed with
   idflow audit list [--stream S] [--client ID] [--user ID] [--action A] [--since T] [--until T]
                     [--limit N] [--cursor C]   audit entries, newest first
+  idflow webhook subscribe CLIENT_ID --url URL --events TYPE[,TYPE…]|* [--description D]
+                           [--secret whsec_…] [--json]        a client's endpoint; its secret is shown once
+  idflow webhook list [CLIENT_ID] [--json]
+  idflow webhook update SUBSCRIPTION_ID [--url URL] [--events …] [--description D]
+  idflow webhook rotate-secret SUBSCRIPTION_ID [--secret whsec_…] [--overlap SECONDS] [--json]
+                                         a new secret; the old one signs too for the overlap (default 86400)
+  idflow webhook enable|disable|delete SUBSCRIPTION_ID
+  idflow webhook deliveries [--subscription ID] [--client ID] [--state pending|delivered|failed]
+                            [--before DELIVERY_ID] [--limit N] [--json]      newest first
+  idflow webhook attempts DELIVERY_ID [--json]   a delivery and every attempt of it
+  idflow webhook redeliver DELIVERY_ID           send it again, with the same webhook-id
+  idflow webhook recover SUBSCRIPTION_ID --since TIME   send again what failed since TIME (ISO 8601)
+  idflow webhook events                  the event types one can subscribe to
   idflow purge                           expire stale verifications; delete expired tokens, codes,
                                          sessions and flows, and Web KYC data that is due
 
@@ -95,6 +108,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return await (await import('./user-commands.ts')).userCommand(rest, (fn) => withPlatform(config, logger, fn));
       case 'audit':
         return await (await import('./audit-commands.ts')).auditCommand(rest, (fn) => withPlatform(config, logger, fn));
+      case 'webhook':
+        return await (await import('./webhook-commands.ts')).webhookCommand(rest, (fn) => withPlatform(config, logger, fn));
       case 'purge':
         return await withPlatform(config, logger, async (s) => {
           const report = await purgeExpired(s);

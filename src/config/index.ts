@@ -144,6 +144,14 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
   return raw;
 }
 
+/** An IP address, or one with a prefix length its family allows (`10.0.0.0/8`, `2001:db8::/32`). */
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+  return family !== 0 && prefixOk && extra === undefined;
+}
+
 /**
  * IDFLOW_TRUST_PROXY: the addresses or CIDRs of the proxies in front of idflow, whose
  * X-Forwarded-For entries are believed (right to left, up to the first address that is not
@@ -162,10 +170,7 @@ function trustProxy(env: Env): false | string[] {
   const entries = raw.split(',').map((entry) => entry.trim());
   for (const entry of entries) {
     if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
-    const [address, prefix, extra] = entry.split('/');
-    const family = isIP(address ?? '');
-    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
-    if (!family || !prefixOk || extra !== undefined) throw new ConfigError(name, `"${entry}" is not an address or CIDR; ${how}`);
+    if (!isAddressOrCidr(entry)) throw new ConfigError(name, `"${entry}" is not an address or CIDR; ${how}`);
   }
   return entries;
 }
@@ -264,10 +269,7 @@ function allowedNetworks(env: Env): string[] {
   const entries = raw.split(',').map((entry) => entry.trim());
   for (const entry of entries) {
     if (['loopback', 'private', 'linklocal'].includes(entry)) continue;
-    const [address, prefix, extra] = entry.split('/');
-    const family = isIP(address ?? '');
-    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
-    if (!family || !prefixOk || extra !== undefined) throw new ConfigError(name, `"${entry}" is not loopback, private, linklocal or a CIDR`);
+    if (!isAddressOrCidr(entry)) throw new ConfigError(name, `"${entry}" is not loopback, private, linklocal or a CIDR`);
   }
   return entries;
 }

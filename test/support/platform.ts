@@ -179,7 +179,7 @@ export async function startPlatform(backend: Backend, options: PlatformOptions =
   return platform;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve, reject) => {
     const server = createServer();
