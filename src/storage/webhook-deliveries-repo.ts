@@ -209,6 +209,9 @@ export class WebhookDeliveriesRepo {
            disabled_at = case when s.disabled_at is null and ($11 or (not $10 and coalesce(s.failing_since, $3) <= $12)) then $3 else s.disabled_at end,
            disabled_reason = case when s.disabled_at is null and ($11 or (not $10 and coalesce(s.failing_since, $3) <= $12)) then (case when $11 then 'gone' else 'failing' end) else s.disabled_reason end
          from was where s.id = was.id
+           -- Only a change of health is written: a healthy endpoint's row is left alone.
+           and (($10 and s.failing_since is not null) or (not $10 and s.failing_since is null)
+                or (s.disabled_at is null and ($11 or (not $10 and s.failing_since <= $12))))
          returning s.id, s.client_id, null::uuid as flow_id, (was.disabled_at is null and s.disabled_at is not null) as newly_disabled
        ), disabled as (
          select * from subscription where newly_disabled
