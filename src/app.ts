@@ -17,7 +17,7 @@ import { assertStorableText } from './kernel/text.ts';
 import { requestId } from './http/request-id.ts';
 import { HTML_SECURITY_HEADERS } from './ui/page-security.ts';
 import { registerSmsOutbox } from './notifications/sms/dev-outbox-routes.ts';
-import { registerVerificationRoutes } from './verification/routes.ts';
+import { registerVerificationRoutes } from './http/verification-routes.ts';
 
 /**
  * The one factory for the HTTP application; production (src/main.ts) and the tests both

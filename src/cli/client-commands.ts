@@ -22,6 +22,7 @@ const CLIENT_FLAGS = {
   'jwks-uri': { type: 'string' },
   'access-token-ttl': { type: 'string' },
   introspect: { type: 'boolean' },
+  'verification-step': { type: 'boolean' },
   integration: { type: 'string' },
   environment: { type: 'string' },
   'default-redirect-url': { type: 'string' },
@@ -87,6 +88,7 @@ async function changesOf(values: ClientFlags): Promise<ClientChanges> {
     jwksUri: values['jwks-uri'],
     accessTokenTtl: ttl === undefined ? undefined : Number(ttl),
     introspect: values.introspect,
+    verificationStep: values['verification-step'],
     oneClick: Object.values(brand).some((v) => v !== undefined) ? brand : undefined,
     webKyc,
   };

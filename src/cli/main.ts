@@ -24,14 +24,14 @@ Usage:
                        [--post-logout-redirect-uri URI ...] [--grant-types a,b,c]
                        [--scope "s1 s2"] [--public] [--access-token-ttl SECONDS]
                        [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
-                       [--jwks FILE | --jwks-uri URL] [--introspect] [--json]
+                       [--jwks FILE | --jwks-uri URL] [--introspect] [--verification-step] [--json]
   idflow client create … --integration hosted|semi_hosted|non_hosted [--environment sandbox|production]
                        [--default-redirect-url URL] [--api-key]      a 1-Click brand (and its first API key)
   idflow client create … --web-kyc [--web-kyc-provider sandbox|veriff]   enable Web KYC (needs a secret and a redirect URI)
   idflow client create … [--title T] [--display-name N] [--send-sms] [--birth-date-format iso|unix_ms]
                        [--default-credential-requests JSON]          more 1-Click brand settings
   idflow client update CLIENT_ID [any create option but --client-id and --api-key]
-                       [--no-public] [--no-introspect] [--no-send-sms] [--no-web-kyc]
+                       [--no-public] [--no-introspect] [--no-verification-step] [--no-send-sms] [--no-web-kyc]
                        [--unset redirect-uri|post-logout-redirect-uri|access-token-ttl|default-redirect-url|
                                 display-name|default-credential-requests|one-click|web-kyc ...]
                                          change a client; what is not named is kept (keys too)

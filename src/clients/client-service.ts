@@ -26,6 +26,11 @@ export interface ClientInput {
   accessTokenTtl?: number | undefined;
   /** A resource server that may introspect tokens issued to other clients. */
   introspect?: boolean | undefined;
+  /**
+   * When it asks for verified claims the person does not hold, sign-in includes a
+   * verification of their identity before consent (src/oauth/verification-step.ts).
+   */
+  verificationStep?: boolean | undefined;
   /** 1-Click brand settings (integration type, environment, …). */
   oneClick?: OneClickBrandInput | undefined;
   /** Web KYC (Authenteq-compatible): whether the client may use it, with which provider. */
@@ -65,6 +70,7 @@ const MANAGED_METADATA = [
   'jwks_uri',
   'access_token_ttl',
   'introspection_allowed',
+  'verification_step',
 ];
 
 /** Registering operators' applications: every rule about a valid client lives here. */
@@ -170,6 +176,7 @@ export class ClientService {
       ...auth.value,
       ...(input.accessTokenTtl ? { access_token_ttl: input.accessTokenTtl } : {}),
       ...(input.introspect ? { introspection_allowed: true } : {}),
+      ...(input.verificationStep ? { verification_step: true } : {}),
     };
   }
 
@@ -211,6 +218,7 @@ function inputOf(client: ClientRecord): ClientInput {
     jwksUri: m.jwks_uri,
     accessTokenTtl: m.access_token_ttl,
     introspect: m.introspection_allowed,
+    verificationStep: m.verification_step,
     oneClick: brand ? brandInputOf(brand) : undefined,
     webKyc: m.web_kyc as WebKycSettings | undefined,
   };

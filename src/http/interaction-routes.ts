@@ -4,6 +4,7 @@ import type { Services } from '../services.ts';
 import { Interactions, type InteractionView } from '../oauth/interactions.ts';
 import { pageSecurityHeaders } from '../ui/page-security.ts';
 import { consentPage, loginPage, messagePage } from '../ui/pages/oauth.ts';
+import { handOffPage, verificationFailedPage, verificationStepPage } from '../ui/pages/verification.ts';
 import { formToken, formTokenValid } from '../kernel/form-tokens.ts';
 
 type WithUid = FastifyRequest<{ Params: { uid: string }; Body: Record<string, unknown> }>;
@@ -15,9 +16,9 @@ const formBody = {
 };
 
 /**
- * The hosted login and consent pages of the authorization code flow. Every form carries a
- * token bound to its interaction; the interaction itself is bound to the browser by the
- * engine's signed cookie.
+ * The hosted login, verification and consent pages of the authorization code flow. Every
+ * form carries a token bound to its interaction; the interaction itself is bound to the
+ * browser by the engine's signed cookie (whose path covers every page below it).
  */
 export function registerInteractionRoutes(app: FastifyInstance, services: Services): void {
   const interactions = new Interactions(services.oauth);
@@ -41,6 +42,7 @@ export function registerInteractionRoutes(app: FastifyInstance, services: Servic
     if (view.prompt === 'login') {
       return html(reply, 200, loginPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), username: view.loginHint }), view);
     }
+    if (view.prompt === 'verification') return html(reply, 200, verificationStepPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid) }), view);
     return html(reply, 200, consentPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), scopes: view.scopes, claims: view.claims }), view);
   });
 
@@ -64,6 +66,45 @@ export function registerInteractionRoutes(app: FastifyInstance, services: Servic
       if (isAppError(error) && error.code === 'invalid_credentials') return again(401, 'That email, phone number or password is not right.');
       throw error;
     }
+  });
+
+  // The verification step: the person's verification is started for their account, runs on
+  // the provider's pages and comes back here; its result lands in their wallet.
+  app.post('/interaction/:uid/verify', { schema: { hide: true, params: uidParams, body: formBody } }, async (request: WithUid, reply) => {
+    const view = await interactions.view(request.raw, reply.raw);
+    if (!view || view.uid !== request.params.uid || view.prompt !== 'verification' || !view.accountId) return expired(reply);
+    if (!formTokenValid(services.formKey, `interaction:${view.uid}`, request.body?.csrf)) return expired(reply);
+    const engine = services.verification;
+    let started;
+    try {
+      started = await engine.start({
+        provider: engine.defaultProvider ?? '',
+        clientId: view.clientId,
+        userId: view.accountId,
+        returnTo: `/interaction/${view.uid}/verification`,
+        ip: request.ip,
+      });
+    } catch (error) {
+      if (isAppError(error) && error.code === 'too_many_requests') {
+        reply.header('retry-after', String(error.retryAfter));
+        return html(reply, 429, messagePage('Too many verifications', 'Too many verifications were started. Wait a few minutes and try again.'), view);
+      }
+      throw error;
+    }
+    await interactions.verificationStarted(request.raw, reply.raw, started.verification.id);
+    // A vendor's pages are elsewhere: handed over by a page; the sandbox's are here.
+    if (/^https?:\/\//.test(started.next)) return html(reply, 200, handOffPage(started.next));
+    return reply.redirect(started.next, 303);
+  });
+
+  app.get('/interaction/:uid/verification', { schema: { hide: true, params: uidParams } }, async (request: WithUid, reply) => {
+    const view = await interactions.view(request.raw, reply.raw);
+    if (!view || view.uid !== request.params.uid || view.prompt !== 'verification' || !view.verificationId) return expired(reply);
+    const verification = await services.verification.refresh(view.verificationId);
+    if (!verification || verification.userId !== view.accountId) return expired(reply);
+    if (verification.state === 'created' || verification.state === 'in_progress') return reply.redirect(`/verification/${verification.id}/return`, 303);
+    if (verification.state === 'verified') return reply.redirect(await interactions.verificationSettled(request.raw, reply.raw, verification.id), 303);
+    return html(reply, 200, verificationFailedPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), reasons: verification.reasons }), view);
   });
 
   app.post('/interaction/:uid/consent', { schema: { hide: true, params: uidParams, body: formBody } }, async (request: WithUid, reply) => {

@@ -30,5 +30,6 @@ export function toProviderMetadata(client: ClientRecord): Record<string, unknown
     scope: m.scope,
     ...(m.access_token_ttl ? { access_token_ttl: m.access_token_ttl } : {}),
     ...(m.introspection_allowed ? { introspection_allowed: true } : {}),
+    ...(m.verification_step ? { verification_step: true } : {}),
   };
 }

@@ -18,6 +18,8 @@ import { urlsFromIssuer } from './issuer-urls.ts';
 import { isLoopbackUrl } from '../kernel/urls.ts';
 import { STANDARD_SCOPES } from './scopes.ts';
 import { SIGNING_ALG } from './signing-keys.ts';
+import { acceptVerifiedClaimsArrayForm } from './verified-claims-array-form.ts';
+import { interactionPolicyWithVerification } from './verification-step.ts';
 import { KYC_SCOPE, VERIFIED_CLAIMS, assertClaimsParameter, identityAssuranceDiscovery, verifiedClaimsOf, type IdentityAssuranceDeps } from './verified-claims.ts';
 
 export interface OAuthEngineDeps {
@@ -139,7 +141,7 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       if (deps.allowInsecureLoopback && !(url instanceof Request) && isLoopbackUrl(url)) delete (options as { dispatcher?: unknown }).dispatcher;
       return fetch(url, options);
     },
-    extraClientMetadata: { properties: ['access_token_ttl', 'introspection_allowed'] },
+    extraClientMetadata: { properties: ['access_token_ttl', 'introspection_allowed', 'verification_step'] },
     cookies: {
       keys: deps.cookieKeys.map((k) => k.toString('base64url')),
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
@@ -193,7 +195,10 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       Grant: deps.refreshTokenTtl,
       RefreshToken: deps.refreshTokenTtl,
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      policy: interactionPolicyWithVerification({ identityAssurance: deps.identityAssurance, clock: deps.clock }),
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
     findAccount: async (_ctx, sub) => {
       const user = await deps.users.findById(sub);
       if (!user) return undefined;
@@ -232,6 +237,7 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
 
   urlsFromIssuer(provider);
   answerAsTheRfcsSay(provider);
+  acceptVerifiedClaimsArrayForm(provider);
   unknownRoutesAsOAuthErrors(provider);
   registerPasswordGrant(provider, deps.signIn);
 

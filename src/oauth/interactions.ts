@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OAuthEngine } from './engine.ts';
+import { VERIFICATION_PROMPT, type VerificationStepResult } from './verification-step.ts';
 
 /** What a login or consent page needs to know, free of oidc-provider types. */
 export interface InteractionView {
   uid: string;
-  prompt: 'login' | 'consent';
+  prompt: 'login' | 'verification' | 'consent';
   clientId: string;
   clientName: string;
   /** Where the engine sends the browser once the pages are done (checked against the client's registered URIs). */
@@ -14,6 +15,8 @@ export interface InteractionView {
   claims: string[];
   loginHint: string | undefined;
   accountId: string | undefined;
+  /** The verification this interaction's verification step started, if any. */
+  verificationId: string | undefined;
 }
 
 /**
@@ -39,9 +42,10 @@ export class Interactions {
     const clientId = String(details.params.client_id);
     const client = await provider.Client.find(clientId);
     const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    const step = details.result?.[VERIFICATION_PROMPT] as VerificationStepResult | undefined;
     return {
       uid: details.uid,
-      prompt: details.prompt.name === 'login' ? 'login' : 'consent',
+      prompt: details.prompt.name === 'login' ? 'login' : details.prompt.name === VERIFICATION_PROMPT ? 'verification' : 'consent',
       clientId,
       clientName: client?.clientName ?? clientId,
       redirectUri: String(details.params.redirect_uri),
@@ -49,7 +53,22 @@ export class Interactions {
       claims: missing.missingOIDCClaims ?? [],
       loginHint: typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined,
       accountId: details.session?.accountId,
+      verificationId: step?.verificationId,
     };
+  }
+
+  /** Remembers the verification the step started, without leaving the step. */
+  async verificationStarted(req: IncomingMessage, res: ServerResponse, verificationId: string): Promise<void> {
+    await this.#stepResult(req, res, { verificationId, settled: false });
+  }
+
+  /** The step's verification is over: the authorization goes on (to consent); returns where the browser goes next. */
+  verificationSettled(req: IncomingMessage, res: ServerResponse, verificationId: string): Promise<string> {
+    return this.#stepResult(req, res, { verificationId, settled: true });
+  }
+
+  #stepResult(req: IncomingMessage, res: ServerResponse, result: VerificationStepResult): Promise<string> {
+    return this.#engine.provider.interactionResult(req, res, { [VERIFICATION_PROMPT]: result }, { mergeWithLastSubmission: true });
   }
 
   /** Records who signed in; returns where the browser goes next. */

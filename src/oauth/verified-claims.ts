@@ -1,4 +1,5 @@
 import { errors } from 'oidc-provider';
+import { OIDC_VERIFIABLE_CLAIMS, oidcClaimsOf } from '../identity/credential-mapping.ts';
 import type { CredentialRecord, CredentialsRepo } from '../storage/credentials-repo.ts';
 
 /**
@@ -11,7 +12,10 @@ import type { CredentialRecord, CredentialsRepo } from '../storage/credentials-r
  *   what the `claims` parameter asks for, as OpenID Connect Core §5.4 wants);
  * - the `claims` parameter's `verified_claims` asks for given claims and given parts of
  *   `verification`; `value`/`values` on `trust_framework` (or any element of `verification`)
- *   and `max_age` on `time` are constraints: an entry that does not meet them is left out;
+ *   and `max_age` on any date or time (`time`, `date_of_issuance`…) are constraints: an entry
+ *   that does not meet them is left out;
+ * - `verified_claims` may be one request object or an array of them (IDA §5.6), each
+ *   answered on its own;
  * - `trust_framework` is always returned; other `verification` elements only when asked;
  * - verified claims appear only inside `verified_claims`, never at the top level.
  */
@@ -19,17 +23,7 @@ import type { CredentialRecord, CredentialsRepo } from '../storage/credentials-r
 export const KYC_SCOPE = 'kyc';
 export const VERIFIED_CLAIMS = 'verified_claims';
 
-/** Standard claims idflow can return verified, and the wallet credential each comes from. */
-const CLAIM_SOURCES: Record<string, (c: CredentialRecord) => unknown> = {
-  given_name: (c) => (c.type === 'fullName' ? str(obj(c.value).firstName) : undefined),
-  middle_name: (c) => (c.type === 'fullName' ? str(obj(c.value).middleName) : undefined),
-  family_name: (c) => (c.type === 'fullName' ? str(obj(c.value).lastName) : undefined),
-  birthdate: (c) => (c.type === 'birthDate' ? str(c.value) : undefined),
-  nationalities: (c) => (c.type === 'nationality' && str(c.value) ? [c.value] : undefined),
-  address: (c) => (c.type === 'address' ? oidcAddress(obj(c.value)) : undefined),
-};
-
-export const CLAIMS_IN_VERIFIED_CLAIMS = Object.keys(CLAIM_SOURCES);
+export const CLAIMS_IN_VERIFIED_CLAIMS = OIDC_VERIFIABLE_CLAIMS;
 
 /** Discovery metadata of Identity Assurance 1.0 §8 (oidc-provider's `discovery` option). */
 export function identityAssuranceDiscovery(trustFrameworks: string[]): Record<string, unknown> {
@@ -60,10 +54,7 @@ export function verifiedClaimsFrom(credentials: CredentialRecord[]): VerifiedCla
   for (const c of newest.values()) {
     const key = c.verificationId ?? JSON.stringify(c.evidence);
     const entry = groups.get(key) ?? { verification: c.evidence!, claims: {} };
-    for (const [claim, source] of Object.entries(CLAIM_SOURCES)) {
-      const value = source(c);
-      if (value !== undefined) entry.claims[claim] = value;
-    }
+    Object.assign(entry.claims, oidcClaimsOf(c));
     groups.set(key, entry);
   }
   return [...groups.values()]
@@ -77,9 +68,23 @@ export function verifiedClaimsFrom(credentials: CredentialRecord[]): VerifiedCla
  * response (userinfo or id_token), undefined when only the scope asked.
  */
 export function selectVerifiedClaims(entries: VerifiedClaimsEntry[], request: unknown, now: Date): VerifiedClaimsEntry | VerifiedClaimsEntry[] | undefined {
-  const selected = request === undefined || request === null ? entries : entries.flatMap((e) => matchEntry(e, obj(request), now) ?? []);
+  const selected = request === undefined || request === null ? entries : unique(requestsOf(request).flatMap((r) => entries.flatMap((e) => matchEntry(e, r, now) ?? [])));
   if (selected.length === 0) return undefined;
   return selected.length === 1 ? selected[0] : selected;
+}
+
+/** The request objects of a `verified_claims` request: one, or several (the array form, IDA §5.6), each answered on its own. */
+function requestsOf(request: unknown): Record<string, unknown>[] {
+  return Array.isArray(request) ? request.map(obj) : [obj(request)];
+}
+
+/** Two request objects that select the same thing answer it once. */
+function unique(entries: VerifiedClaimsEntry[]): VerifiedClaimsEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => {
+    const key = JSON.stringify(e);
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
 }
 
 /** Should this response carry `verified_claims`, and filtered by which request? */
@@ -95,7 +100,7 @@ function matchEntry(entry: VerifiedClaimsEntry, request: Record<string, unknown>
   const verificationRequest = obj(request.verification);
   const verification: Record<string, unknown> = { trust_framework: entry.verification.trust_framework };
   for (const [element, elementRequest] of Object.entries(verificationRequest)) {
-    const projected = project(entry.verification[element], elementRequest, element, now);
+    const projected = project(entry.verification[element], elementRequest, now);
     if (projected === MISMATCH) return undefined;
     if (projected !== undefined) verification[element] = projected;
   }
@@ -115,41 +120,50 @@ const MISMATCH = Symbol('mismatch');
  * it meets them), an object of sub-requests → those members, an array request (evidence) →
  * the items matching one of its item requests. MISMATCH when a constraint is not met.
  */
-function project(value: unknown, request: unknown, name: string, now: Date): unknown {
+function project(value: unknown, request: unknown, now: Date): unknown {
   if (request === null || request === undefined) return value;
   const r = obj(request);
   if (Array.isArray(request)) {
     if (!Array.isArray(value)) return MISMATCH;
     const items = value.flatMap((item) => {
       for (const itemRequest of request) {
-        const projected = project(item, itemRequest, name, now);
+        const projected = project(item, itemRequest, now);
         if (projected !== MISMATCH) return [projected];
       }
       return [];
     });
     return items.length ? items : MISMATCH;
   }
-  if (!meets(value, r, name, now)) return MISMATCH;
+  if (!meets(value, r, now)) return MISMATCH;
   const subRequests = Object.entries(r).filter(([key]) => !CONSTRAINT_KEYS.has(key));
   if (subRequests.length === 0 || !isObject(value)) return value;
   // `type` identifies an evidence item; it is always returned with it.
   const out: Record<string, unknown> = 'type' in value ? { type: value.type } : {};
   for (const [key, subRequest] of subRequests) {
-    const projected = project(value[key], subRequest, key, now);
+    const projected = project(value[key], subRequest, now);
     if (projected === MISMATCH) return MISMATCH;
     if (projected !== undefined) out[key] = projected;
   }
   return out;
 }
 
-function meets(value: unknown, request: Record<string, unknown>, name: string, now: Date): boolean {
+function meets(value: unknown, request: Record<string, unknown>, now: Date): boolean {
   if ('value' in request && request.value !== value) return false;
   if (Array.isArray(request.values) && !request.values.includes(value)) return false;
-  if (name === 'time' && typeof request.max_age === 'number') {
-    const at = typeof value === 'string' ? Date.parse(value) : NaN;
-    if (Number.isNaN(at) || now.getTime() - at > request.max_age * 1000) return false;
+  // max_age applies to every date and time (IDA §5.5.2): `time`, an evidence's `time`, a
+  // document's `date_of_issuance`…; a value that is no date cannot show it is recent enough.
+  if (typeof request.max_age === 'number') {
+    const at = dateOf(value);
+    if (at === undefined || now.getTime() - at > request.max_age * 1000) return false;
   }
   return true;
+}
+
+/** A date (`2021-03-04`, midnight UTC) or timestamp (`2021-03-04T10:00:00Z`) as epoch ms. */
+function dateOf(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}(?:$|T)/.test(value)) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : at;
 }
 
 /**
@@ -164,23 +178,25 @@ export function assertClaimsParameter(claims: Record<string, unknown>, clientSco
     const members = claims[target];
     if (members === undefined) continue;
     for (const [name, member] of Object.entries(obj(members))) {
-      if (member !== null && !isObject(member)) {
-        throw new errors.InvalidRequest(
-          name === VERIFIED_CLAIMS && Array.isArray(member)
-            ? `claims.${target}.verified_claims must be one request object`
-            : `claims.${target} members must be null or objects`,
-        );
+      if (name === VERIFIED_CLAIMS && Array.isArray(member)) {
+        if (member.length === 0) throw new errors.InvalidRequest(`claims.${target}.verified_claims must not be an empty array`);
+        member.forEach((request, i) => assertVerifiedClaimsRequest(request, `claims.${target}.verified_claims[${i}]`, clientScope));
+        continue;
       }
-      checkElements(member, `claims.${target}.${name}`);
-      if (name !== VERIFIED_CLAIMS) continue;
-      if (!(clientScope ?? '').split(' ').includes(KYC_SCOPE)) throw new errors.InvalidRequest('this client may not request verified_claims');
-      const request = obj(member);
-      if (!isObject(request.verification)) throw new errors.InvalidRequest(`claims.${target}.verified_claims.verification must be an object`);
-      if (!isObject(request.claims) || Object.keys(request.claims).length === 0) {
-        throw new errors.InvalidRequest(`claims.${target}.verified_claims.claims must be a non-empty object`);
-      }
+      if (member !== null && !isObject(member)) throw new errors.InvalidRequest(`claims.${target} members must be null or objects`);
+      if (name === VERIFIED_CLAIMS) assertVerifiedClaimsRequest(member, `claims.${target}.verified_claims`, clientScope);
+      else checkElements(member, `claims.${target}.${name}`);
     }
   }
+}
+
+/** One `verified_claims` request object: `verification` and a non-empty `claims`, from a client allowed `kyc`. */
+function assertVerifiedClaimsRequest(request: unknown, path: string, clientScope: string | undefined): void {
+  if (request !== null && !isObject(request)) throw new errors.InvalidRequest(`${path} must be a request object`);
+  checkElements(request, path);
+  if (!(clientScope ?? '').split(' ').includes(KYC_SCOPE)) throw new errors.InvalidRequest('this client may not request verified_claims');
+  if (!isObject(request) || !isObject(request.verification)) throw new errors.InvalidRequest(`${path}.verification must be an object`);
+  if (!isObject(request.claims) || Object.keys(request.claims).length === 0) throw new errors.InvalidRequest(`${path}.claims must be a non-empty object`);
 }
 
 /** `purpose` and `max_age` wherever they appear in a claims request. */
@@ -203,27 +219,12 @@ function isAssurance(evidence: Record<string, unknown> | undefined): evidence is
   return isObject(evidence) && typeof evidence.trust_framework === 'string';
 }
 
-function oidcAddress(a: Record<string, unknown>): Record<string, unknown> | undefined {
-  const address = {
-    street_address: [str(a.line1), str(a.line2)].filter(Boolean).join('\n') || undefined,
-    locality: str(a.city),
-    region: str(a.state),
-    postal_code: str(a.zipCode),
-    country: str(a.country),
-  };
-  return Object.values(address).some((v) => v !== undefined) ? JSON.parse(JSON.stringify(address)) : undefined;
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function obj(value: unknown): Record<string, unknown> {
   return isObject(value) ? value : {};
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 /** Where verified claims come from; absent, a deployment simply has none. */

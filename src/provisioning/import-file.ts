@@ -15,7 +15,7 @@ import type { ClientChanges } from '../clients/client-service.ts';
  * {
  *   "clients": [{ "client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types",
  *                 "scope", "public", "client_secret", "access_token_ttl", "introspect",
- *                 "token_endpoint_auth_method", "jwks": {"keys": [...]}, "jwks_uri",
+ *                 "token_endpoint_auth_method", "jwks": {"keys": [...]}, "jwks_uri", "verification_step",
  *                 // 1-Click brands:
  *                 "integration": "hosted|semi_hosted|non_hosted", "environment": "sandbox|production",
  *                 "default_redirect_url", "one_click": { "title", "display_name",
@@ -139,6 +139,7 @@ function clientChangesOf(c: Record<string, unknown>): ClientChanges {
     secret: str(c.client_secret),
     accessTokenTtl: field(c.access_token_ttl, (v) => (typeof v === 'number' ? v : undefined)),
     introspect: bool(c.introspect),
+    verificationStep: bool(c.verification_step),
     oneClick: c.one_click === null ? null : oneClickOf(c),
     // Web KYC: true, false, a provider name, or {"enabled", "provider"}.
     webKyc: field(c.web_kyc, (v) => (v === undefined ? undefined : parseWebKycSettings(v))),

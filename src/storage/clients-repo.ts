@@ -15,6 +15,8 @@ export interface ClientMetadata {
   access_token_ttl?: number;
   /** A resource server: may introspect tokens issued to other clients. */
   introspection_allowed?: boolean;
+  /** Sign-in verifies the person's identity when the client asks for verified claims they do not hold. */
+  verification_step?: boolean;
   /** Capability settings added by later features (1-Click brand, KYC…), kept as one document. */
   [key: string]: unknown;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { defineFlow, isTerminal } from '../flows/engine.ts';
+import { credentialsFromDocument } from '../identity/credential-mapping.ts';
 import { Wallet } from '../identity/wallet.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { AppError, isAppError } from '../kernel/errors.ts';
@@ -463,7 +464,10 @@ export class VerificationEngine {
         );
       }
       if (plan.to === 'verified' && current.state !== 'verified' && updated.userId && updated.document) {
-        await this.#walletOn(tx).add(updated.userId, this.#credentials(updated));
+        await this.#walletOn(tx).add(
+          updated.userId,
+          credentialsFromDocument(updated.document, { verificationId: updated.id, sourceClientId: updated.clientId, evidence: this.assurance(this.#view(updated)) as unknown as Record<string, unknown> }),
+        );
       }
       return updated;
     });
@@ -472,26 +476,6 @@ export class VerificationEngine {
   #walletOn(tx: Queryable): Wallet {
     const { sealer, clock } = this.#deps;
     return new Wallet(new CredentialsRepo(tx, sealer), new ConsentsRepo(tx), new EventsRepo(tx), clock);
-  }
-
-  /** What a verified document puts into the person's wallet, each piece with the same evidence. */
-  #credentials(record: VerificationRecord) {
-    const doc = record.document!;
-    const evidence = this.assurance(this.#view(record)) as unknown as Record<string, unknown>;
-    const base = {
-      verificationMethod: 'document',
-      verificationId: record.id,
-      sourceClientId: record.clientId,
-      evidence,
-      // A credential read from a document is good while the document is: through its expiry day.
-      expiresAt: new Date(Date.parse(`${doc.dateOfExpiry}T00:00:00.000Z`) + 86_400_000),
-    };
-    return [
-      { type: 'fullName', value: { firstName: doc.givenNames, lastName: doc.surname }, ...base },
-      { type: 'birthDate', value: doc.dateOfBirth, ...base },
-      { type: 'documentNumber', value: doc.documentNumber, ...base },
-      ...(doc.nationality ? [{ type: 'nationality', value: doc.nationality, ...base }] : []),
-    ];
   }
 
   #assertOpen(v: VerificationRecord, to: VerificationState): void {

@@ -1,3 +1,4 @@
+import { documentDisclosure } from '../../identity/credential-mapping.ts';
 import type { WebKycDetails } from '../../kyc/web-kyc.ts';
 import type { DocumentData } from '../../verification/types.ts';
 
@@ -43,17 +44,7 @@ function croppedDocs({ images }: WebKycDetails): { front: Buffer | undefined; ba
   return { front: images.documentFront, back: images.documentBack };
 }
 
+/** The core's document disclosure, its document type named in Authenteq's words. */
 function detailsOf(d: DocumentData) {
-  return {
-    documentNumber: d.documentNumber,
-    issuingCountry: d.issuingCountry,
-    documentType: DOCUMENT_TYPES[d.documentType] ?? 'OTHER',
-    givenNames: d.givenNames,
-    surname: d.surname,
-    dateOfBirth: d.dateOfBirth,
-    nationality: d.nationality ?? null,
-    dateOfIssue: d.dateOfIssue ?? null,
-    dateOfExpiry: d.dateOfExpiry,
-    sex: d.sex ?? null,
-  };
+  return { ...documentDisclosure(d), documentType: DOCUMENT_TYPES[d.documentType] ?? 'OTHER' };
 }

@@ -54,19 +54,8 @@ ${backLink(view)}`,
   return markup.replace('</head>', '<meta http-equiv="refresh" content="2">\n</head>');
 }
 
-/**
- * Hands the person over to a verification vendor's own pages. A page, not a redirect: the
- * Start form's policy (form-action) would have to name the vendor, whose address is known
- * only once the session exists; a page that moves on by itself is a navigation of its own.
- */
-export function handOffPage(url: string): string {
-  const markup = page({
-    title: 'Opening the verification…',
-    body: html`<p role="status">Taking you to the verification service.</p>
-<p><a class="button" href="${url}" rel="noreferrer">Continue</a></p>`,
-  });
-  return markup.replace('</head>', html`<meta http-equiv="refresh" content="0;url=${url}">\n</head>`.toString());
-}
+/** The hand-over to a vendor's own pages is the one every door uses. */
+export { handOffPage } from '../../ui/pages/verification.ts';
 
 export function finishedPage(view: WebKycPageView, verified: boolean): string {
   return page({

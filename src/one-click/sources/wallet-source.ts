@@ -1,3 +1,4 @@
+import { credentialParts } from '../../identity/credential-mapping.ts';
 import type { Wallet } from '../../identity/wallet.ts';
 import type { CredentialRecord } from '../../storage/credentials-repo.ts';
 import type { UsersRepo } from '../../storage/users-repo.ts';
@@ -70,9 +71,8 @@ function toCandidate(credential: CredentialRecord): Candidate | undefined {
     expirationDate: epochMs(credential.expiresAt),
     walletCredentialId: credential.id,
   });
-  const value = credential.value;
-  if (typeof value === 'string') return value.trim() ? { kind: 'leaf', cell: cell(value) } : undefined;
-  const cells: Record<string, SourcedCell> = {};
-  for (const [part, v] of Object.entries(value)) if (typeof v === 'string' && v.trim()) cells[part] = cell(v);
-  return Object.keys(cells).length ? { kind: 'object', cells } : undefined;
+  const found = credentialParts(credential);
+  if (!found) return undefined;
+  if (found.kind === 'leaf') return { kind: 'leaf', cell: cell(found.value) };
+  return { kind: 'object', cells: Object.fromEntries(Object.entries(found.parts).map(([part, value]) => [part, cell(value)])) };
 }

@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
-import { html } from '../ui/html.ts';
-import { page } from '../ui/layout.ts';
-import { registerSandboxRoutes } from './providers/sandbox/routes.ts';
-import { imageLimits } from './registry.ts';
+import { CHECKING_REFRESH_SECONDS, checkingPage } from '../ui/pages/verification.ts';
+import { imageLimits } from '../verification/registry.ts';
+import { registerSandboxRoutes } from './sandbox-verification-routes.ts';
 
 const idParams = {
   type: 'object',
@@ -27,19 +26,6 @@ const PROBLEM = {
   required: ['type', 'title', 'status', 'code'],
 };
 
-/** Seconds between two looks of the waiting page at the verification. */
-const REFRESH_SECONDS = 2;
-
-function checkingPage(id: string): string {
-  return page({
-    title: 'Checking your document…',
-    context: 'Identity verification',
-    body: html`<meta http-equiv="refresh" content="${REFRESH_SECONDS}">
-<p role="status" aria-live="polite">This usually takes a few seconds. This page looks again by itself; you can also
-<a href="/verification/${id}/return">check now</a>.</p>`,
-  });
-}
-
 /**
  * The verification engine's browser and webhook doors:
  * - GET /verification/{id}/return — where a vendor sends the person back: a page that
@@ -57,7 +43,7 @@ export async function registerVerificationRoutes(app: FastifyInstance, services:
     return reply
       .code(200)
       .header('cache-control', 'no-store')
-      .header('refresh', String(REFRESH_SECONDS))
+      .header('refresh', String(CHECKING_REFRESH_SECONDS))
       .type('text/html; charset=utf-8')
       .send(checkingPage(view.id));
   });

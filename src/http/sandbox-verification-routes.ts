@@ -1,17 +1,17 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formToken, formTokenValid } from '../../../kernel/form-tokens.ts';
-import { pageSecurityHeaders } from '../../../ui/page-security.ts';
-import type { Clock } from '../../../kernel/clock.ts';
-import { AppError, isAppError } from '../../../kernel/errors.ts';
-import { isStorableText } from '../../../kernel/text.ts';
-import { normaliseImage, type ImageLimits, type ImageRefusal, type VisualData } from '../../documents/index.ts';
-import type { VerificationEngine, VerificationView } from '../../engine.ts';
-import { documentPage, faceMatchPage, livenessPage, type DocumentFormValues } from './pages.ts';
-import { sandboxPath } from './provider.ts';
-import { sampleDocuments } from './sample-documents.ts';
-import { SandboxSteps, type Photo, type StepName } from './steps.ts';
-import { isTestImageName, recogniseTestImage, TEST_IMAGES, testImage, type TestImageName } from './test-images.ts';
+import { formToken, formTokenValid } from '../kernel/form-tokens.ts';
+import { pageSecurityHeaders } from '../ui/page-security.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { AppError, isAppError } from '../kernel/errors.ts';
+import { isStorableText } from '../kernel/text.ts';
+import { normaliseImage, type ImageLimits, type ImageRefusal, type VisualData } from '../verification/documents/index.ts';
+import type { VerificationEngine, VerificationView } from '../verification/engine.ts';
+import { documentPage, faceMatchPage, livenessPage, type DocumentFormValues } from '../ui/pages/sandbox-verification.ts';
+import { sandboxPath } from '../verification/providers/sandbox/provider.ts';
+import { sampleDocuments } from '../verification/providers/sandbox/sample-documents.ts';
+import { SandboxSteps, type Photo, type StepName } from '../verification/providers/sandbox/steps.ts';
+import { isTestImageName, recogniseTestImage, TEST_IMAGES, testImage, type TestImageName } from '../verification/providers/sandbox/test-images.ts';
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
 

@@ -1,8 +1,8 @@
-import { html, trusted, type Html } from '../../../ui/html.ts';
-import { alert, page } from '../../../ui/layout.ts';
-import type { SampleDocument } from './sample-documents.ts';
-import { sandboxPath } from './provider.ts';
-import { TEST_IMAGES, type TestImage } from './test-images.ts';
+import { html, trusted, type Html } from '../html.ts';
+import { alert, page } from '../layout.ts';
+import type { SampleDocument } from '../../verification/providers/sandbox/sample-documents.ts';
+import { sandboxPath } from '../../verification/providers/sandbox/provider.ts';
+import { TEST_IMAGES, type TestImage } from '../../verification/providers/sandbox/test-images.ts';
 
 /**
  * The sandbox's hosted steps, in the shared look. Every step is a plain form (no script):
