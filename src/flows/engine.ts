@@ -267,7 +267,8 @@ export class FlowEngine {
   }
 }
 
-function assertMove<State extends string>(definition: FlowDefinition<State>, from: State, to: State): void {
+/** The one check of a move against a kind's transition table. */
+export function assertMove<State extends string>(definition: FlowDefinition<State>, from: State, to: State): void {
   if (!definition.transitions[from].includes(to)) {
     throw new AppError('invalid_transition', `This ${definition.kind} cannot go from ${from} to ${to}`);
   }

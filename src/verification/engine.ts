@@ -1,74 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { defineFlow, isTerminal } from '../flows/engine.ts';
-import { credentialsFromDocument } from '../identity/credential-mapping.ts';
-import { Wallet } from '../identity/wallet.ts';
+import { isTerminal } from '../flows/engine.ts';
+import { changeVersioned } from '../flows/versioned-change.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { AppError, isAppError } from '../kernel/errors.ts';
 import type { LimitCatalogue } from '../limits/catalogue.ts';
 import { addressKey } from '../limits/client-address.ts';
 import type { Limits } from '../limits/limits.ts';
-import { ConsentsRepo } from '../storage/consents-repo.ts';
-import { CredentialsRepo } from '../storage/credentials-repo.ts';
-import type { Db, Queryable } from '../storage/db.ts';
+import type { Db } from '../storage/db.ts';
 import { EventsRepo } from '../storage/events-repo.ts';
 import type { Sealer } from '../storage/sealer.ts';
-import type { VerificationChanges, VerificationRecord, VerificationsRepo } from '../storage/verifications-repo.ts';
-import type {
-  CheckDetail,
-  DocumentData,
-  InboundRequest,
-  RejectionReason,
-  VerificationImages,
-  VerificationProvider,
-  VerificationResult,
-  VerificationState,
-} from './types.ts';
+import type { VerificationRecord, VerificationsRepo } from '../storage/verifications-repo.ts';
+import { assuranceOf, type AssuranceElement } from './assurance.ts';
+import type { InboundRequest, VerificationImages, VerificationProvider, VerificationResult, VerificationState } from './types.ts';
+import { VERIFICATION, expiryMove, isOpen, outcomeState, type VerificationMove } from './verification-flow.ts';
+import { VerificationStore, verificationEvent } from './verification-store.ts';
+import { toView, type VerificationView } from './view.ts';
 
-export interface VerificationView {
-  id: string;
-  state: VerificationState;
-  provider: string;
-  clientId: string | undefined;
-  userId: string | undefined;
-  flowId: string | undefined;
-  returnTo: string;
-  reasons: RejectionReason[];
-  document: DocumentData | undefined;
-  checks: CheckDetail[];
-  providerTxn: string | undefined;
-  verifiedAt: Date | undefined;
-  createdAt: Date;
-  expiresAt: Date;
-  dataDeleted: boolean;
-}
-
-/** The Identity Assurance `verification` element (OpenID Connect for Identity Assurance 1.0). */
-export interface AssuranceElement {
-  trust_framework: string;
-  time: string;
-  verification_process: string;
-  evidence: object[];
-}
-
-/**
- * The states of a verification and the only moves between them. A provider may answer
- * before the person was ever seen to start (a webhook with the decision), so every final
- * state is reachable from `created` as well as from `in_progress`.
- */
-export const VERIFICATION = defineFlow<VerificationState>({
-  kind: 'verification',
-  initial: 'created',
-  transitions: {
-    created: ['in_progress', 'verified', 'rejected', 'expired', 'cancelled'],
-    in_progress: ['verified', 'rejected', 'expired', 'cancelled'],
-    verified: [],
-    rejected: [],
-    expired: [],
-    cancelled: [],
-  },
-  ttlSeconds: 3600,
-});
+export { VERIFICATION } from './verification-flow.ts';
+export type { AssuranceElement } from './assurance.ts';
+export type { VerificationView } from './view.ts';
 
 export interface VerificationEngineOptions {
   providers: Map<string, VerificationProvider>;
@@ -95,25 +46,12 @@ export interface VerificationEngineDeps {
   limits: { limits: Limits; catalogue: LimitCatalogue['verificationStart'] };
 }
 
-/** One change to one verification, decided by looking at its current record. */
-interface Plan {
-  to: VerificationState;
-  changes?: Omit<VerificationChanges, 'state'>;
-  images?: VerificationImages;
-  /** Drop the images and the provider's step data (a verification that will not be verified keeps nothing personal). */
-  dropPersonalData?: boolean;
-  event?: string;
-}
-
-class VersionConflict extends Error {}
-
-const OPEN: ReadonlySet<string> = new Set(['created', 'in_progress']);
-
 /**
- * The verification engine: the one executor of every verification's state machine. A
- * provider adapter only talks to its vendor; starting, storing (sealed), moving between
- * states (checked against VERIFICATION, with optimistic concurrency), events, credentials
- * into the wallet and the Identity Assurance evidence are all here, once.
+ * The verification engine: every verification's life, once. A provider adapter only talks
+ * to its vendor; starting (within the start limits), deciding each move, expiry, polls and
+ * webhooks are here. Moves run on the flow engine's executor against VERIFICATION
+ * (src/flows/versioned-change.ts); how a move is written — row, images, event, wallet — is
+ * VerificationStore's; the Identity Assurance element is assurance.ts's.
  */
 export class VerificationEngine {
   readonly providers: ReadonlyMap<string, VerificationProvider>;
@@ -125,6 +63,7 @@ export class VerificationEngine {
   readonly #pollIntervalMs: number;
   readonly #imageRetentionMs: number;
   readonly #listeners: ((view: VerificationView) => Promise<void>)[] = [];
+  readonly #store: VerificationStore;
 
   constructor(deps: VerificationEngineDeps, options: VerificationEngineOptions) {
     this.#deps = deps;
@@ -135,6 +74,7 @@ export class VerificationEngine {
     this.#pollIntervalMs = options.pollIntervalMs ?? 10_000;
     this.#imageRetentionMs = (options.imageRetentionDays ?? 30) * 86_400_000;
     this.defaultProvider = options.defaultProvider ?? (options.providers.has('sandbox') ? 'sandbox' : [...options.providers.keys()][0]);
+    this.#store = new VerificationStore({ ...deps, evidenceOf: (record) => this.assurance(toView(record)) as unknown as Record<string, unknown> });
   }
 
   /**
@@ -186,15 +126,15 @@ export class VerificationEngine {
         },
         now,
       );
-      await new EventsRepo(tx).record(this.#event('verification.created', inserted, { provider: provider.name }), now);
+      await new EventsRepo(tx).record(verificationEvent('verification.created', inserted, { provider: provider.name }), now);
       return inserted;
     });
-    return { verification: this.#view(record), next: started.kind === 'redirect' ? started.url : started.path };
+    return { verification: toView(record), next: started.kind === 'redirect' ? started.url : started.path };
   }
 
   async get(id: string): Promise<VerificationView | undefined> {
     const record = await this.#deps.repo.findById(id);
-    return record ? this.#view(record) : undefined;
+    return record ? toView(record) : undefined;
   }
 
   /** The provider's own step data (sealed at rest), for hosted providers such as the sandbox. */
@@ -211,7 +151,7 @@ export class VerificationEngine {
   async withImages(id: string): Promise<{ view: VerificationView; images: VerificationImages | undefined } | undefined> {
     const found = await this.#deps.repo.findWithImages(id);
     if (!found) return undefined;
-    return { view: this.#view(found.record), images: found.record.dataDeletedAt ? undefined : found.images };
+    return { view: toView(found.record), images: found.record.dataDeletedAt ? undefined : found.images };
   }
 
   /** The idflow path a vendor sends the person back to. */
@@ -255,7 +195,7 @@ export class VerificationEngine {
   async progress(id: string, step: 'started' | 'submitted'): Promise<VerificationView> {
     const now = this.#deps.clock.now();
     return this.#change(id, (v) =>
-      OPEN.has(v.state) && v.step !== step && v.expiresAt > now ? { to: 'in_progress', changes: { step }, event: 'verification.progress' } : undefined,
+      isOpen(v.state) && v.step !== step && v.expiresAt > now ? { to: 'in_progress', changes: { step }, event: 'verification.progress' } : undefined,
     );
   }
 
@@ -288,7 +228,7 @@ export class VerificationEngine {
       const record = await repo.findById(id);
       if (!record) throw new AppError('not_found', 'No such verification');
       await repo.deleteData(id, now);
-      await new EventsRepo(tx).record(this.#event('verification.data_deleted', record), now);
+      await new EventsRepo(tx).record(verificationEvent('verification.data_deleted', record), now);
     });
   }
 
@@ -307,7 +247,7 @@ export class VerificationEngine {
         const gone = await this.#deps.db.transaction(async (tx) => {
           // Another node's purge may have been first: one event per deletion.
           if ((await this.#deps.repo.on(tx).deleteImages(record.id)) === 0) return false;
-          await new EventsRepo(tx).record(this.#event('verification.images_deleted', record), now);
+          await new EventsRepo(tx).record(verificationEvent('verification.images_deleted', record), now);
           return true;
         });
         if (gone) deleted++;
@@ -323,7 +263,7 @@ export class VerificationEngine {
       if (stale.length === 0) return expired;
       for (const record of stale) {
         const before = record.state;
-        const after = await this.#change(record.id, (v) => (OPEN.has(v.state) ? expiryPlan() : undefined));
+        const after = await this.#change(record.id, (v) => (isOpen(v.state) ? expiryMove() : undefined));
         if (after.state === 'expired' && before !== 'expired') expired++;
       }
     }
@@ -336,18 +276,18 @@ export class VerificationEngine {
    */
   async refresh(id: string): Promise<VerificationView | undefined> {
     const record = await this.#deps.repo.findById(id);
-    if (!record || !OPEN.has(record.state)) return record && this.#view(record);
-    if (record.expiresAt <= this.#deps.clock.now()) return this.#change(id, (v) => (OPEN.has(v.state) ? expiryPlan() : undefined));
+    if (!record || !isOpen(record.state)) return record && toView(record);
+    if (record.expiresAt <= this.#deps.clock.now()) return this.#change(id, (v) => (isOpen(v.state) ? expiryMove() : undefined));
     const provider = this.providers.get(record.provider);
-    if (!provider?.fetchResult || !record.providerRef) return this.#view(record);
-    if (!(await this.#deps.repo.claimPoll(id, this.#deps.clock.now(), this.#pollIntervalMs))) return this.#view(record);
+    if (!provider?.fetchResult || !record.providerRef) return toView(record);
+    if (!(await this.#deps.repo.claimPoll(id, this.#deps.clock.now(), this.#pollIntervalMs))) return toView(record);
     try {
       const result = await provider.fetchResult(record.providerRef);
-      return result ? await this.settle(id, result) : this.#view(record);
+      return result ? await this.settle(id, result) : toView(record);
     } catch (error) {
       // A vendor that is down must not break the person's waiting page; the webhook or the next poll will do.
       this.#deps.logger.warn({ err: safeError(error), verificationId: id, provider: record.provider }, 'verification poll failed');
-      return this.#view(record);
+      return toView(record);
     }
   }
 
@@ -378,7 +318,7 @@ export class VerificationEngine {
       }
       throw error;
     }
-    return this.#view(record);
+    return toView(record);
   }
 
   onSettled(listener: (view: VerificationView) => Promise<void>): void {
@@ -387,99 +327,23 @@ export class VerificationEngine {
 
   /** The OpenID Connect for Identity Assurance `verification` element for a verified view. */
   assurance(view: VerificationView): AssuranceElement {
-    const time = isoSeconds(view.verifiedAt ?? view.createdAt);
-    const doc = view.document;
-    const evidence: Record<string, unknown> = {
-      type: 'document',
-      // Unsupervised remote proofing: document images, a self-portrait and a liveness check.
-      method: 'uripp',
-      time,
-      ...(doc
-        ? {
-            document_details: {
-              type: doc.documentType,
-              document_number: doc.documentNumber,
-              ...(doc.dateOfIssue ? { date_of_issuance: doc.dateOfIssue } : {}),
-              date_of_expiry: doc.dateOfExpiry,
-              issuer: { country_code: doc.issuingCountry },
-            },
-          }
-        : {}),
-      check_details: view.checks,
-    };
-    return {
-      trust_framework: this.#trustFrameworks[view.provider] ?? view.provider,
-      time,
-      verification_process: view.id,
-      evidence: [evidence],
-    };
+    return assuranceOf(view, this.#trustFrameworks[view.provider] ?? view.provider);
   }
 
   /**
-   * The one place a verification changes: read, decide (`plan`, which may refuse by
-   * throwing), check the move against VERIFICATION, then write the row, its images, its
-   * event and the wallet in one transaction under the row's version. When another request
-   * won the race, decide again on what it wrote.
+   * The one place a verification changes: decided on the current record (`decide` may
+   * refuse by throwing), run by the flow engine's executor, which checks the move against
+   * VERIFICATION and writes under the row's version; listeners hear of a final state.
    */
-  async #change(id: string, plan: (v: VerificationRecord) => Plan | undefined): Promise<VerificationView> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await this.#deps.repo.findById(id);
-      if (!current) throw new AppError('not_found', 'No such verification');
-      const decided = plan(current);
-      if (!decided) return this.#view(current);
-      const from = current.state as VerificationState;
-      if (decided.to !== from && !VERIFICATION.transitions[from].includes(decided.to)) {
-        throw new AppError('invalid_transition', `This verification cannot go from ${from} to ${decided.to}`);
-      }
-      try {
-        const updated = await this.#write(current, decided);
-        const view = this.#view(updated);
-        if (decided.to !== from && isTerminal(VERIFICATION, decided.to)) await this.#notify(view);
-        return view;
-      } catch (error) {
-        if (!(error instanceof VersionConflict)) throw error;
-      }
-    }
-    throw new AppError('flow_conflict', 'The verification was changed by another request; try again');
-  }
-
-  async #write(current: VerificationRecord, plan: Plan): Promise<VerificationRecord> {
-    const now = this.#deps.clock.now();
-    return this.#deps.db.transaction(async (tx) => {
-      const repo = this.#deps.repo.on(tx);
-      const ends = plan.to !== current.state && isTerminal(VERIFICATION, plan.to);
-      const updated = await repo.update(current, { ...plan.changes, state: plan.to, ...(ends ? { endedAt: now } : {}) }, now);
-      if (!updated) throw new VersionConflict();
-      if (plan.images) await repo.putImages(updated.id, plan.images, now);
-      if (plan.dropPersonalData) await repo.deleteImages(updated.id);
-      if (plan.to !== current.state || plan.event) {
-        await new EventsRepo(tx).record(
-          this.#event(plan.event ?? `verification.${plan.to}`, updated, {
-            from: current.state,
-            to: plan.to,
-            ...(updated.step ? { step: updated.step } : {}),
-            ...(plan.to === 'rejected' || plan.to === 'expired' || plan.to === 'cancelled' ? { reasons: updated.reasons } : {}),
-          }),
-          now,
-        );
-      }
-      if (plan.to === 'verified' && current.state !== 'verified' && updated.userId && updated.document) {
-        await this.#walletOn(tx).add(
-          updated.userId,
-          credentialsFromDocument(updated.document, { verificationId: updated.id, sourceClientId: updated.clientId, evidence: this.assurance(this.#view(updated)) as unknown as Record<string, unknown> }),
-        );
-      }
-      return updated;
-    });
-  }
-
-  #walletOn(tx: Queryable): Wallet {
-    const { sealer, clock } = this.#deps;
-    return new Wallet(new CredentialsRepo(tx, sealer), new ConsentsRepo(tx), new EventsRepo(tx), clock);
+  async #change(id: string, decide: (v: VerificationRecord) => VerificationMove | undefined): Promise<VerificationView> {
+    const { record, from, move } = await changeVersioned(VERIFICATION, this.#store.of(id), decide);
+    const view = toView(record);
+    if (move && move.to !== from && isTerminal(VERIFICATION, move.to)) await this.#notify(view);
+    return view;
   }
 
   #assertOpen(v: VerificationRecord, to: VerificationState): void {
-    if (!OPEN.has(v.state)) throw new AppError('invalid_transition', `This verification cannot go from ${v.state} to ${to}`);
+    if (!isOpen(v.state)) throw new AppError('invalid_transition', `This verification cannot go from ${v.state} to ${to}`);
     if (v.expiresAt <= this.#deps.clock.now()) throw new AppError('flow_expired', 'This verification has expired; start a new one');
   }
 
@@ -493,47 +357,6 @@ export class VerificationEngine {
       }
     }
   }
-
-  #event(type: string, v: VerificationRecord, payload: Record<string, unknown> = {}) {
-    // Ids, states and reason codes only: never a name, a number or an image.
-    return { type, clientId: v.clientId, userId: v.userId, flowId: v.flowId, payload: { verificationId: v.id, provider: v.provider, ...payload } };
-  }
-
-  #view(v: VerificationRecord): VerificationView {
-    return {
-      id: v.id,
-      state: v.state as VerificationState,
-      provider: v.provider,
-      clientId: v.clientId,
-      userId: v.userId,
-      flowId: v.flowId,
-      returnTo: v.returnTo,
-      reasons: v.reasons,
-      document: v.state === 'verified' && !v.dataDeletedAt ? v.document : undefined,
-      checks: v.checks,
-      providerTxn: v.providerTxn,
-      verifiedAt: v.verifiedAt,
-      createdAt: v.createdAt,
-      expiresAt: v.expiresAt,
-      dataDeleted: v.dataDeletedAt !== undefined,
-    };
-  }
-}
-
-function outcomeState(result: VerificationResult): VerificationState {
-  if (result.outcome === 'verified') return 'verified';
-  const reasons = new Set(result.reasons);
-  if (reasons.size === 1 && reasons.has('provider_timeout')) return 'expired';
-  if (reasons.size === 1 && reasons.has('cancelled_by_person')) return 'cancelled';
-  return 'rejected';
-}
-
-function expiryPlan(): Plan {
-  return { to: 'expired', changes: { reasons: ['provider_timeout'], providerData: null }, dropPersonalData: true };
-}
-
-function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** An error as logs may show it: its name, code and message, never a vendor's body. */
