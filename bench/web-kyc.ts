@@ -14,7 +14,6 @@ import { webKycOf } from '../src/kyc/index.ts';
 import { continuePath, webKycFlow, type WebKycData, type WebKycState } from '../src/kyc/web-kyc-flow.ts';
 import { saveWebKycSettings } from '../src/kyc/web-kyc-settings.ts';
 import type { Services } from '../src/services.ts';
-import { WebKycGrantsRepo } from '../src/storage/web-kyc-grants-repo.ts';
 import { normaliseImage } from '../src/verification/documents/index.ts';
 import { imageLimits } from '../src/verification/registry.ts';
 import { measure, type Measurement, type Worker } from './lib/load.ts';
@@ -241,11 +240,10 @@ async function prepareVerifications(services: Services, count: number, log: (lin
 
 /**
  * One Web KYC flow per code, at the point where the person has verified and is on the way
- * back (state `verifying`, its grant row written). Many flows share one verification so the
+ * back (state `verifying`). Many flows share one verification so the
  * setup stays quick; each flow still gets its own code and token.
  */
 async function prepareFlows(services: Services, verificationIds: string[], count: number, log: (line: string) => void): Promise<string[]> {
-  const grants = new WebKycGrantsRepo(services.db);
   const started = Date.now();
   const flowIds: string[] = new Array(count);
   await inParallel(count, 16, async (i) => {
@@ -255,8 +253,7 @@ async function prepareFlows(services: Services, verificationIds: string[], count
       data: { redirectUri: REDIRECT_URI, state: `bench-${i}` } satisfies WebKycData,
       context: { provider: 'sandbox' },
     });
-    const verifying = await services.flows.transition<WebKycState, WebKycData>(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId } });
-    await grants.insert({ flowId: flow.id, clientId: BENCH_WEB_KYC_CLIENT, verificationId, redirectUri: REDIRECT_URI, retainUntil: verifying.expiresAt, now: services.clock.now() });
+    await services.flows.transition<WebKycState, WebKycData>(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId } });
     flowIds[i] = flow.id;
   });
   log(`prepared ${count} flows in ${Date.now() - started} ms`);

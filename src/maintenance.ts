@@ -27,8 +27,9 @@ export interface PurgeReport {
 export async function purgeExpired(services: Services): Promise<PurgeReport> {
   const verificationsExpired = await services.verification.expireStale();
   const verificationImagesDeleted = await services.verification.deleteImagesPastRetention();
-  const webKycHandOvers = await purgeWebKyc(services);
+  // One `now` for both: the Web KYC purge deletes a verification's data before the flows purge deletes its flow.
   const now = services.clock.now();
+  const webKycHandOvers = await purgeWebKyc(services, now);
   const [flows, oneClickHolds, oauthRows, limitCounters] = await Promise.all([
     services.flows.purgeExpired(now),
     services.oneClick.purgeExpired(now),

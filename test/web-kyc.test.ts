@@ -637,7 +637,7 @@ for (const backend of await backends()) {
       clock.advance(14 * 60_000 + 59_000);
       assert.equal((await details(platform, body.token)).status, 200);
       await purgeWebKyc(platform.services);
-      assert.equal(await count(platform, 'web_kyc_grants where flow_id = $1', [flowId]), 1, 'nothing of it is due before the 15 minutes are up');
+      assert.equal(await count(platform, "codes where flow_id = $1 and purpose = 'web_kyc.token'", [flowId]), 1, 'nothing of it is due before the 15 minutes are up');
 
       clock.advance(2_000);
       const expired = await details(platform, body.token);
@@ -645,7 +645,7 @@ for (const backend of await backends()) {
       assert.equal(expired.body.errorCode, 'TOKEN_INVALID');
 
       assert.ok((await purgeWebKyc(platform.services)) >= 1);
-      assert.equal(await count(platform, 'web_kyc_grants where flow_id = $1', [flowId]), 0, 'the token row is gone');
+      assert.equal(await count(platform, "codes where flow_id = $1 and purpose = 'web_kyc.token'", [flowId]), 0, 'the token row is gone');
       assert.equal(await count(platform, 'flows where id = $1', [flowId]), 0, 'the flow row is gone');
       assert.equal(await count(platform, 'verification_images where verification_id = $1', [verificationId]), 0, 'the document images are gone');
       assert.equal(await count(platform, 'verifications where id = $1 and document_sealed is not null', [verificationId]), 0, 'the document details are gone');
@@ -656,7 +656,7 @@ for (const backend of await backends()) {
       const { flowId, verificationId } = await verifiedCode(platform, client);
       clock.advance(61_000);
       assert.ok((await purgeWebKyc(platform.services)) >= 1);
-      assert.equal(await count(platform, 'web_kyc_grants where flow_id = $1', [flowId]), 0);
+      assert.equal(await count(platform, 'codes where flow_id = $1', [flowId]), 0);
       assert.equal(await count(platform, 'verification_images where verification_id = $1', [verificationId]), 0);
     });
 

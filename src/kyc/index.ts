@@ -26,6 +26,6 @@ export function webKycOf(services: Services): WebKyc {
 }
 
 /** Deletes the Web KYC details, images and rows that are due; for the server's periodic purge and `idflow purge`. */
-export function purgeWebKyc(services: Services): Promise<number> {
-  return webKycOf(services).purge();
+export function purgeWebKyc(services: Services, now?: Date): Promise<number> {
+  return webKycOf(services).purge(now);
 }

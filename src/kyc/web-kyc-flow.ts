@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { defineCodeKind } from '../codes/codes.ts';
 import { defineFlow } from '../flows/engine.ts';
+import { randomToken } from '../kernel/ids.ts';
 
 /**
  * One Web KYC attempt, from the operator's authorization request to the hand-over of the
@@ -49,6 +52,11 @@ export interface WebKycContext {
 /** Lifetimes the seed documents: a code lives 60 s, a token 15 min and cannot be refreshed. */
 export const CODE_TTL_SECONDS = 60;
 export const TOKEN_TTL_SECONDS = 15 * 60;
+
+/** The code the browser carries back to the operator: 256 bits, alphanumeric as the seed describes it. */
+export const webKycCode = defineCodeKind({ purpose: 'web_kyc.code', lifetimeSeconds: CODE_TTL_SECONDS, presented: 'alone', generate: () => randomBytes(32).toString('hex') });
+/** The token the code is exchanged for: it reads the verified details until it expires. */
+export const webKycToken = defineCodeKind({ purpose: 'web_kyc.token', lifetimeSeconds: TOKEN_TTL_SECONDS, presented: 'alone', generate: () => randomToken(32) });
 
 /** Where the browser comes back to once the verification settled; the engine is given this path. */
 export const WEB_KYC_PAGES = '/web-kyc/flows';

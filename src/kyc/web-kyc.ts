@@ -1,27 +1,28 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Codes } from '../codes/codes.ts';
 import { FlowEngine, type Flow } from '../flows/engine.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { isAppError } from '../kernel/errors.ts';
 import { randomToken } from '../kernel/ids.ts';
 import { constantTimeEqual, hashSecret } from '../kernel/secrets.ts';
 import type { ClientRecord, ClientsRepo } from '../storage/clients-repo.ts';
+import { CodesRepo } from '../storage/codes-repo.ts';
 import type { Db, Queryable } from '../storage/db.ts';
+import { eventOfRows } from '../storage/events-repo.ts';
 import { FlowsRepo } from '../storage/flows-repo.ts';
 import type { Sealer } from '../storage/sealer.ts';
-import { WebKycGrantsRepo, type WebKycGrant } from '../storage/web-kyc-grants-repo.ts';
 import type { VerificationView } from '../verification/engine.ts';
 import type { DocumentData, VerificationImages } from '../verification/types.ts';
 import type { VerificationPort } from './verification-port.ts';
 import { checkAuthorizeRequest, redirectWith, type FatalReason } from './web-kyc-request.ts';
 import { webKycSettings } from './web-kyc-settings.ts';
 import {
-  CODE_TTL_SECONDS,
   INTRO_TTL_SECONDS,
-  TOKEN_TTL_SECONDS,
   WEB_KYC_PAGES,
   continuePath,
+  webKycCode,
   webKycFlow,
+  webKycToken,
   type WebKycContext,
   type WebKycData,
   type WebKycState,
@@ -83,7 +84,7 @@ const PURGE_BATCH = 200;
 interface Stores {
   flows: FlowEngine;
   flowsRepo: FlowsRepo;
-  grants: WebKycGrantsRepo;
+  codes: Codes;
 }
 
 /**
@@ -91,7 +92,8 @@ interface Stores {
  * code flow, Authenteq's shape); idflow runs the verification, hands the operator a code,
  * the code becomes a token, the token reads the verified details for 15 minutes, then the
  * details and images are deleted. Every rule of that lives here; the Authenteq facade only
- * translates shapes.
+ * translates shapes. Codes and tokens are the platform's (src/codes/); the flow's expiry is
+ * the hand-over's: when it passes, the purge deletes the verification's data with the flow.
  */
 export class WebKyc {
   readonly #base: WebKycDeps;
@@ -105,7 +107,7 @@ export class WebKyc {
 
   #on(q: Queryable): Stores {
     const flowsRepo = new FlowsRepo(q, this.#base.sealer);
-    return { flows: new FlowEngine(flowsRepo, this.#base.clock, this.#base.formKey), flowsRepo, grants: new WebKycGrantsRepo(q) };
+    return { flows: new FlowEngine(flowsRepo, this.#base.clock, this.#base.formKey), flowsRepo, codes: new Codes(new CodesRepo(q), this.#base.sealer, this.#base.clock) };
   }
 
   /** The changes of one step together: one commit (one WAL flush), all or nothing. */
@@ -151,17 +153,7 @@ export class WebKyc {
     const { verification, next } = started;
     const expiresAt = new Date(this.#d.clock.now().getTime() + webKycFlow.ttlSeconds * 1000);
     try {
-      await this.#inTransaction(async ({ flows, grants }) => {
-        await flows.transition(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId: verification.id }, expiresAt });
-        await grants.insert({
-          flowId: flow.id,
-          clientId: flow.clientId!,
-          verificationId: verification.id,
-          redirectUri: flow.data.redirectUri,
-          retainUntil: expiresAt,
-          now: this.#d.clock.now(),
-        });
-      });
+      await this.#d.flows.transition(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId: verification.id }, expiresAt });
     } catch (error) {
       // Another tab started first: this verification is not the flow's; keep nothing of it.
       if (isAppError(error) && error.code === 'flow_conflict') {
@@ -202,7 +194,7 @@ export class WebKyc {
     if (!verification) return this.#fail(flow, 'expired');
     switch (verification.state) {
       case 'verified':
-        return this.#issueCode(flow, client);
+        return this.#issueCode(flow);
       case 'rejected':
       case 'cancelled':
       case 'expired':
@@ -228,91 +220,90 @@ export class WebKyc {
     if (!client || !secretOk || !client.secretHash || !webKycSettings(client)) return { ok: false, problem: 'invalid_client' };
 
     const now = this.#d.clock.now();
-    const codeHash = hashSecret(input.code);
-    const token = randomToken(32);
-    const expiresAt = new Date(now.getTime() + TOKEN_TTL_SECONDS * 1000);
-    // Using the code and moving the flow on are one statement: they commit together.
-    const grant = await this.#d.grants.exchange(
-      { codeHash, clientId: client.clientId, redirectUri: input.redirectUri, tokenHash: hashSecret(token), tokenExpiresAt: expiresAt, now },
-      this.#d.flows.moveWith(webKycFlow, 'code_issued', 'exchanged', { expiresAt }),
+    // Using the code, writing the token and moving the flow on are one statement: they commit together.
+    const redeemed = await this.#d.codes.redeem(
+      webKycCode,
+      { value: input.code, clientId: client.clientId, binding: input.redirectUri },
+      {
+        issue: webKycToken,
+        also: ({ expiresAt }) => this.#d.flows.moveWith(webKycFlow, 'code_issued', 'exchanged', { expiresAt }),
+        onReuse: this.#d.flows.moveWith(webKycFlow, 'exchanged', 'revoked', { expiresAt: now }, { type: 'web_kyc.revoked', payload: { reason: 'code_reused' } }),
+      },
     );
-    if (grant) return { ok: true, token, expiresAt };
-
-    const existing = await this.#d.grants.findByCodeHash(codeHash);
-    if (!existing || existing.clientId !== client.clientId) return { ok: false, problem: 'invalid_code' };
-    if (existing.codeUsedAt || existing.revokedAt) {
-      await this.#revoke(existing);
-      return { ok: false, problem: 'code_reused' };
+    if (redeemed.ok) return { ok: true, token: redeemed.issued!.value, expiresAt: redeemed.issued!.expiresAt };
+    switch (redeemed.problem) {
+      case 'reused':
+        // The token is revoked and the flow due now; the details go at once, not with the purge.
+        if (redeemed.holder?.subject) await this.#deleteVerificationData(redeemed.holder.subject);
+        return { ok: false, problem: 'code_reused' };
+      case 'binding_mismatch':
+        return { ok: false, problem: 'redirect_uri_mismatch' };
+      default:
+        return { ok: false, problem: 'invalid_code' };
     }
-    if (!existing.codeExpiresAt || existing.codeExpiresAt <= now) return { ok: false, problem: 'invalid_code' };
-    if (existing.redirectUri !== input.redirectUri) return { ok: false, problem: 'redirect_uri_mismatch' };
-    return { ok: false, problem: 'invalid_code' };
   }
 
   /** The verified details and document images a live token gives access to; undefined for any other token. */
   async details(token: string): Promise<WebKycDetails | undefined> {
-    const grant = await this.#d.grants.readLiveToken(hashSecret(token), this.#d.clock.now(), 'web_kyc.details_shared');
-    if (!grant) return undefined;
-    const found = await this.#d.verification.withImages(grant.verificationId);
+    const now = this.#d.clock.now();
+    // Each read is recorded, in the statement that reads the token.
+    const holder = await this.#d.codes.read(webKycToken, token, (rows, first) => eventOfRows(rows, { type: 'web_kyc.details_shared' }, now, first));
+    if (!holder?.subject) return undefined;
+    const found = await this.#d.verification.withImages(holder.subject);
     if (!found || found.view.state !== 'verified' || !found.view.document || !found.images) return undefined;
     return { document: found.view.document, images: found.images };
   }
 
   /**
-   * Deletes what is due: the verification's details and images (through the engine), then
-   * the grant and flow rows themselves. Safe to run on several nodes at once.
+   * Deletes the flows that expired by `now`: first their verification's details and images
+   * (through the engine), then the flow, its codes and tokens with it. Returns how many
+   * hand-overs (flows with a verification) went. Safe to run on several nodes at once; runs
+   * before the generic purge of expired flows, with the same `now`, so no flow with a
+   * verification is deleted before its data.
    */
-  async purge(): Promise<number> {
+  async purge(now: Date = this.#d.clock.now()): Promise<number> {
     let purged = 0;
     for (;;) {
-      const due = await this.#d.grants.due(this.#d.clock.now(), PURGE_BATCH);
-      for (const grant of due) {
-        await this.#deleteVerificationData(grant.verificationId);
-        await this.#inTransaction(async ({ grants, flowsRepo }) => {
-          await grants.delete(grant.flowId);
-          await flowsRepo.delete(grant.flowId);
-        });
-        purged++;
+      const due = await this.#d.flowsRepo.expiredOfKind(webKycFlow.kind, now, PURGE_BATCH);
+      for (const flow of due) {
+        const verificationId = flow.context.verificationId;
+        if (typeof verificationId === 'string') {
+          await this.#deleteVerificationData(verificationId);
+          purged++;
+        }
+        await this.#d.flowsRepo.delete(flow.id);
       }
       if (due.length < PURGE_BATCH) return purged;
     }
   }
 
-  async #issueCode(flow: WebKycFlow, client: ClientRecord | undefined): Promise<ResumeOutcome> {
-    const code = randomBytes(32).toString('hex'); // alphanumeric, as the seed describes the code
-    const codeExpiresAt = new Date(this.#d.clock.now().getTime() + CODE_TTL_SECONDS * 1000);
-    let issued: { flow: WebKycFlow; set: boolean };
+  async #issueCode(flow: WebKycFlow): Promise<ResumeOutcome> {
+    let code: string;
     try {
-      // The transition is the lock: of two tabs coming back at once, one issues the code.
-      issued = await this.#inTransaction(async ({ flows, grants }) => ({
-        flow: (await flows.transition(webKycFlow, flow, 'code_issued', { expiresAt: codeExpiresAt })) as WebKycFlow,
-        set: await grants.setCode(flow.id, hashSecret(code), codeExpiresAt),
-      }));
-    } catch (error) {
-      if (isAppError(error) && error.code === 'flow_conflict') return this.resume(flow.id);
-      throw error;
-    }
-    if (!issued.set) return { kind: 'finished', page: pageView(issued.flow, client), verified: true };
-    return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { code, state: flow.data.state }) };
-  }
-
-  async #fail(flow: WebKycFlow, reason: string, error: 'access_denied' | 'server_error' | 'temporarily_unavailable' = 'access_denied'): Promise<ResumeOutcome> {
-    try {
-      await this.#inTransaction(async ({ flows, grants }) => {
-        await flows.transition(webKycFlow, flow, 'failed', { context: { ...flow.context, reason } }, { payload: { reason } });
-        // Nothing is handed out for a failed verification: whatever it kept goes with the next purge.
-        if (flow.context.verificationId) await grants.retainUntil(flow.id, this.#d.clock.now());
+      // The transition is the lock: of two tabs coming back at once, one issues the code (the
+      // other's rolls back). The flow now lives as long as the code.
+      code = await this.#inTransaction(async ({ flows, codes }) => {
+        const issued = await codes.issue(webKycCode, { flowId: flow.id, clientId: flow.clientId!, subject: flow.context.verificationId, binding: flow.data.redirectUri });
+        await flows.transition(webKycFlow, flow, 'code_issued', { expiresAt: issued.expiresAt });
+        return issued.value;
       });
     } catch (error) {
       if (isAppError(error) && error.code === 'flow_conflict') return this.resume(flow.id);
       throw error;
     }
-    return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { error, error_description: reason, state: flow.data.state }) };
+    return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { code, state: flow.data.state }) };
   }
 
-  async #revoke(grant: WebKycGrant): Promise<void> {
-    await this.#d.grants.revoke(grant.flowId, this.#d.clock.now(), this.#d.flows.moveWith(webKycFlow, 'exchanged', 'revoked', {}, { type: 'web_kyc.revoked', payload: { reason: 'code_reused' } }));
-    await this.#deleteVerificationData(grant.verificationId);
+  async #fail(flow: WebKycFlow, reason: string, error: 'access_denied' | 'server_error' | 'temporarily_unavailable' = 'access_denied'): Promise<ResumeOutcome> {
+    // Nothing is handed out for a failed verification: whatever it kept goes with the next purge.
+    const expiresAt = flow.context.verificationId ? this.#d.clock.now() : undefined;
+    try {
+      await this.#d.flows.transition(webKycFlow, flow, 'failed', { context: { ...flow.context, reason }, ...(expiresAt ? { expiresAt } : {}) }, { payload: { reason } });
+    } catch (error) {
+      if (isAppError(error) && error.code === 'flow_conflict') return this.resume(flow.id);
+      throw error;
+    }
+    return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { error, error_description: reason, state: flow.data.state }) };
   }
 
   async #deleteVerificationData(verificationId: string): Promise<void> {
@@ -331,12 +322,19 @@ export class WebKyc {
    */
   async #onSettled(view: VerificationView): Promise<void> {
     if (!view.returnTo.startsWith(`${WEB_KYC_PAGES}/`)) return;
-    const grant = await this.#d.grants.findByVerification(view.id);
-    if (!grant) {
+    const flow = view.flowId ? await this.#find(view.flowId) : undefined;
+    if (!flow || flow.context.verificationId !== view.id) {
       await this.#deleteVerificationData(view.id);
       return;
     }
-    if (view.state !== 'verified') await this.#d.grants.retainUntil(grant.flowId, this.#d.clock.now());
+    if (view.state === 'verified' || flow.state !== 'verifying') return;
+    try {
+      // Due at once, as a failed flow is; the person coming back still learns why while it stays.
+      await this.#d.flows.transition(webKycFlow, flow, 'verifying', { expiresAt: this.#d.clock.now() });
+    } catch (error) {
+      // The person came back meanwhile: the flow failed, and is due already.
+      if (!(isAppError(error) && error.code === 'flow_conflict')) throw error;
+    }
   }
 
   async #find(flowId: string): Promise<WebKycFlow | undefined> {

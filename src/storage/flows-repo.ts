@@ -166,6 +166,11 @@ export class FlowsRepo {
     };
   }
 
+  /** Flows of a kind that expired by `now` (id and context only: their data is not opened), soonest first. */
+  async expiredOfKind(kind: string, now: Date, limit: number): Promise<{ id: string; context: Record<string, unknown> }[]> {
+    return this.#db.query<{ id: string; context: Record<string, unknown> }>('select id, context from flows where kind = $1 and expires_at <= $2 order by expires_at limit $3', [kind, now, limit]);
+  }
+
   async delete(id: string): Promise<void> {
     await this.#db.query('delete from flows where id = $1', [id]);
   }

@@ -1,0 +1,178 @@
+import type { Clock } from '../kernel/clock.ts';
+import type { CodeRecord, CodesRepo } from '../storage/codes-repo.ts';
+import type { CteOf } from '../storage/db.ts';
+import type { Sealer } from '../storage/sealer.ts';
+
+/**
+ * A kind of code: what it is for, how long it lives, how its value is made, and how it is
+ * presented. A long random value (a hand-over code, a token) is presented alone and found by
+ * its hash; a short one a person types (an SMS code) is guessable, so it is only ever tried
+ * against its own flow, a limited number of times.
+ */
+export type CodeKind = {
+  /** Stored with each code and mixed into its hash: a value of one kind is never taken for another. */
+  purpose: string;
+  lifetimeSeconds: number;
+  /** A fresh value from the CSPRNG. */
+  generate: () => string;
+} & ({ presented: 'alone' } | { presented: 'with_flow'; maxAttempts: number });
+
+export function defineCodeKind<K extends CodeKind>(kind: K): K {
+  if (!/^[a-z0-9_.]+$/.test(kind.purpose)) throw new Error(`code kind ${kind.purpose}: a purpose is lower-case letters, digits, _ and .`);
+  return kind;
+}
+
+/** What a code or token stands for, once it was accepted. */
+export interface CodeHolder {
+  flowId: string;
+  clientId: string;
+  subject: string | undefined;
+}
+
+export type Redeemed =
+  | { ok: true; holder: CodeHolder; issued?: { value: string; expiresAt: Date } }
+  /**
+   * `unknown`: no such code, or another client's (which is not told apart). `reused`: the
+   * code was used (or revoked) before: everything of its flow is now revoked.
+   */
+  | { ok: false; problem: 'unknown' | 'expired' | 'reused' | 'binding_mismatch'; holder?: CodeHolder };
+
+export type Checked =
+  | { ok: true }
+  /** Wrong value: `attemptsLeft` more may be tried (0: the code is spent). */
+  | { ok: false; problem: 'wrong'; attemptsLeft: number }
+  /** Nothing left to try: no code, or it expired, was used, revoked, or its attempts are spent. */
+  | { ok: false; problem: 'expired' | 'used' | 'attempts_exceeded' | 'unknown' };
+
+/**
+ * The one mechanism for single-use codes and short-lived hand-over tokens, whatever the door
+ * (Web KYC's code and token, 1-Click's SMS code). Values come from the CSPRNG and are stored
+ * only as keyed hashes (HMAC with the platform's blind-index key), so a database dump holds
+ * nothing that could be presented. Use, attempts and expiry are decided by one conditional
+ * statement in the database, never by a read followed by a write; a code presented again
+ * after its use revokes everything of its flow, as RFC 6749 §4.1.2 asks of OAuth codes.
+ * A flow's move can ride along on each of these statements (`CteOf`), so a code is used and
+ * its flow moved in one commit.
+ */
+export class Codes {
+  readonly #repo: CodesRepo;
+  readonly #sealer: Sealer;
+  readonly #clock: Clock;
+
+  constructor(repo: CodesRepo, sealer: Sealer, clock: Clock) {
+    this.#repo = repo;
+    this.#sealer = sealer;
+    this.#clock = clock;
+  }
+
+  /**
+   * A new code for a flow; the value is returned once and never stored. `binding` is what must
+   * be presented with it (a redirect URI); `subject` what it leads to (not secret). `value`
+   * replaces the generated one for sandbox sources that document a fixed code.
+   */
+  async issue(kind: CodeKind, input: { flowId: string; clientId: string; subject?: string | undefined; binding?: string | undefined; value?: string | undefined }): Promise<{ value: string; expiresAt: Date }> {
+    const now = this.#clock.now();
+    const value = input.value ?? kind.generate();
+    const expiresAt = this.#expiry(kind, now);
+    await this.#repo.insert({
+      hash: this.#hash(kind, value, input.flowId),
+      purpose: kind.purpose,
+      flowId: input.flowId,
+      clientId: input.clientId,
+      subject: input.subject,
+      binding: this.#bindingHash(kind, input.binding),
+      expiresAt,
+      maxAttempts: kind.presented === 'with_flow' ? kind.maxAttempts : undefined,
+      now,
+    });
+    return { value, expiresAt };
+  }
+
+  /**
+   * Redeems a code presented alone, once: only an unused, unexpired, unrevoked code of this
+   * client, with its binding, is used, and what it is exchanged for (`issue`: a token of the
+   * same flow and subject) is written in the same statement, with `also` (the flow moved on).
+   * A code used before revokes its flow's codes and tokens, with `onReuse` (the flow's move).
+   * A wrong binding does not use the code up.
+   */
+  async redeem(
+    kind: CodeKind & { presented: 'alone' },
+    presented: { value: string; clientId: string; binding?: string | undefined },
+    then: { issue?: CodeKind & { presented: 'alone' }; also?: (issued: { expiresAt: Date }) => CteOf; onReuse?: CteOf } = {},
+  ): Promise<Redeemed> {
+    const now = this.#clock.now();
+    const hash = this.#hash(kind, presented.value);
+    const binding = this.#bindingHash(kind, presented.binding) ?? null;
+    const token = then.issue && { value: then.issue.generate(), expiresAt: this.#expiry(then.issue, now) };
+    const used = await this.#repo.use(
+      {
+        hash,
+        purpose: kind.purpose,
+        clientId: presented.clientId,
+        binding,
+        now,
+        issue: token && then.issue && { hash: this.#hash(then.issue, token.value), purpose: then.issue.purpose, expiresAt: token.expiresAt },
+      },
+      then.also?.({ expiresAt: token?.expiresAt ?? now }),
+    );
+    if (used) return { ok: true, holder: holderOf(used), ...(token ? { issued: token } : {}) };
+
+    // Not used: say why. Use was decided above; this read only explains the refusal.
+    const existing = await this.#repo.find(hash, kind.purpose);
+    if (!existing || existing.clientId !== presented.clientId) return { ok: false, problem: 'unknown' };
+    const holder = holderOf(existing);
+    if (existing.usedAt || existing.revokedAt) {
+      await this.revoke(existing.flowId, then.onReuse);
+      return { ok: false, problem: 'reused', holder };
+    }
+    if (existing.expiresAt <= now) return { ok: false, problem: 'expired', holder };
+    if (existing.binding !== binding) return { ok: false, problem: 'binding_mismatch', holder };
+    return { ok: false, problem: 'unknown' };
+  }
+
+  /**
+   * Tries a value against the flow's code (a code a person types): the attempt is counted and,
+   * when the value is right, the code used, in one statement; so the limit holds however many
+   * tries race, and a right code is accepted once.
+   */
+  async check(kind: CodeKind & { presented: 'with_flow' }, flowId: string, value: string): Promise<Checked> {
+    const now = this.#clock.now();
+    const tried = await this.#repo.attempt({ flowId, purpose: kind.purpose, hash: this.#hash(kind, value, flowId), now });
+    if (tried?.matched) return { ok: true };
+    if (tried) return { ok: false, problem: 'wrong', attemptsLeft: Math.max(0, (tried.maxAttempts ?? kind.maxAttempts) - tried.attempts) };
+    const latest = await this.#repo.latestOf(flowId, kind.purpose);
+    if (!latest) return { ok: false, problem: 'unknown' };
+    if (latest.usedAt) return { ok: false, problem: 'used' };
+    if (latest.maxAttempts !== undefined && latest.attempts >= latest.maxAttempts) return { ok: false, problem: 'attempts_exceeded' };
+    if (latest.expiresAt <= now || latest.revokedAt) return { ok: false, problem: 'expired' };
+    return { ok: false, problem: 'unknown' };
+  }
+
+  /** A live (unexpired, unrevoked) token's holder; `also` rides on the read (an event recording it). */
+  async read(kind: CodeKind & { presented: 'alone' }, value: string, also?: CteOf): Promise<CodeHolder | undefined> {
+    const found = await this.#repo.readLive(this.#hash(kind, value), kind.purpose, this.#clock.now(), also);
+    return found && holderOf(found);
+  }
+
+  /** Revokes every code and token of a flow, with `also` (the flow's move) in the same statement. */
+  async revoke(flowId: string, also?: CteOf): Promise<void> {
+    await this.#repo.revokeFlow(flowId, this.#clock.now(), also);
+  }
+
+  /** A value presented alone is found by its hash; one tried against its flow is hashed with the flow, so equal short codes of two flows never collide. */
+  #hash(kind: CodeKind, value: string, flowId?: string): string {
+    return this.#sealer.index(kind.presented === 'with_flow' ? `code:${kind.purpose}:${flowId}` : `code:${kind.purpose}`, value);
+  }
+
+  #bindingHash(kind: CodeKind, binding: string | undefined): string | undefined {
+    return binding === undefined ? undefined : this.#sealer.index(`code-binding:${kind.purpose}`, binding);
+  }
+
+  #expiry(kind: CodeKind, now: Date): Date {
+    return new Date(now.getTime() + kind.lifetimeSeconds * 1000);
+  }
+}
+
+function holderOf(code: CodeRecord): CodeHolder {
+  return { flowId: code.flowId, clientId: code.clientId, subject: code.subject };
+}
