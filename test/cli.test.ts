@@ -13,6 +13,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { AppError } from '../src/kernel/errors.ts';
 import { secretMatches } from '../src/kernel/secrets.ts';
 import { Keyring } from '../src/kernel/sealing.ts';
+import { openDb } from '../src/storage/db.ts';
 import { applyImport, importFile } from '../src/provisioning/import-file.ts';
 import { backends, POSTGRES_URL, startPlatform, type TestPlatform } from './support/platform.ts';
 
@@ -327,6 +328,49 @@ for (const makeTarget of targets) {
         assert.equal(rows[1]!.retired_at, null);
         assert.ok(rows[0]!.retired_at instanceof Date, 'the previous key is retired');
         assert.ok(rows[0]!.publish_until > new Date() && rows[0]!.publish_until > rows[0]!.retired_at, 'and stays published a while');
+      }
+    });
+
+    it('audit verify holds the log to a kept checkpoint, and names a removed entry with exit status 4', async () => {
+      const files = await mkdtemp(join(tmpdir(), 'idflow-audit-'));
+      try {
+        const key = json(await run('audit', 'key'));
+        assert.deepEqual([key.kty, key.crv, key.alg], ['OKP', 'Ed25519', 'EdDSA']);
+        const checkpoint = json(await run('audit', 'checkpoint'));
+        assert.equal(checkpoint.kid, key.kid);
+        assert.ok(checkpoint.streams.some((s: { stream: string; seq: number }) => s.stream === 'platform' && s.seq >= 2), 'the commands above were logged');
+        await writeFile(join(files, 'key.json'), JSON.stringify(key));
+        await writeFile(join(files, 'cp.json'), JSON.stringify(checkpoint));
+        const verify = () => run('audit', 'verify', '--checkpoint', join(files, 'cp.json'), '--key', join(files, 'key.json'));
+
+        const intact = await verify();
+        assert.equal(intact.status, 0, intact.stderr);
+        assert.match(intact.stdout, new RegExp(`^the audit log is intact: \\d+ entries in \\d+ streams, against the checkpoint of ${checkpoint.at}\n$`));
+
+        // As the database owner: the append-only trigger off, an entry gone.
+        const removeSecondPlatformEntry = [
+          'alter table audit_log disable trigger audit_log_append_only',
+          "delete from audit_log where stream = 'platform' and seq = 2",
+          'alter table audit_log enable trigger audit_log_append_only',
+        ];
+        if (target.sql) {
+          for (const sql of removeSecondPlatformEntry) await target.sql(sql);
+        } else {
+          const db = await openDb({ dataDir: join(target.env.IDFLOW_DATA_DIR!, 'pg') });
+          for (const sql of removeSecondPlatformEntry) await db.query(sql);
+          await db.close();
+        }
+        const tampered = await verify();
+        assert.equal(tampered.status, 4, tampered.stderr);
+        assert.match(tampered.stdout, /^platform position 2: missing: position 2 is missing: removed$/m);
+        assert.match(tampered.stdout, /^the audit log was tampered with: \d+ finding\(s\) in \d+ entries of \d+ streams, against the checkpoint of /m);
+        assertNoStackTrace(tampered.stdout + tampered.stderr);
+
+        const unreadable = await run('audit', 'verify', '--checkpoint', join(files, 'nowhere.json'));
+        assert.equal(unreadable.status, 1);
+        assert.match(unreadable.stderr, /^idflow: --checkpoint .*nowhere\.json cannot be read as JSON/);
+      } finally {
+        await rm(files, { recursive: true, force: true });
       }
     });
   });
