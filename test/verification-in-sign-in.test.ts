@@ -171,6 +171,25 @@ for (const backend of await backends()) {
       assert.equal(userinfo.verified_claims, undefined);
     });
 
+    it('answers prompt=none with interaction_required when the step would be needed', async () => {
+      // Omar holds no verified claims; signing in to another client gives this browser a session.
+      const page = await newPage();
+      await authorize(page, plainKycRp, { scope: 'openid' }, 'omar@example.com', () => assert.fail('no verification step expected'));
+      const url = oidc.buildAuthorizationUrl(stepRp, {
+        redirect_uri: callback,
+        scope: 'openid kyc',
+        state: 'silent',
+        prompt: 'none',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      });
+      await page.goto(url.href);
+      await page.waitForURL((u) => u.href.startsWith(`${callback}?`));
+      const answer = new URL(page.url()).searchParams;
+      assert.equal(answer.get('error'), 'interaction_required');
+      assert.equal(answer.get('state'), 'silent');
+    });
+
     it('honours max_age on document dates (date_of_issuance), and one verification per authorization ends the step', async () => {
       // The sandbox's valid passport was issued five years ago.
       const issuedWithin = (seconds: number) => ({
