@@ -154,7 +154,8 @@ for (const backend of await backends()) {
       const late = await newFlow();
       const lateCode = await codes.issue(smsCode, { flowId: late.id, clientId: CLIENT });
       clock.advance(300_000);
-      assert.deepEqual(await codes.check(smsCode, late.id, lateCode.value), { ok: false, problem: 'expired' });
+      assert.deepEqual(await codes.check(smsCode, late.id, lateCode.value), { ok: false, problem: 'expired', attemptsLeft: 2 }, 'a lapsed code is never used, and the try counts');
+      assert.deepEqual(await codes.check(smsCode, late.id, lateCode.value), { ok: false, problem: 'expired', attemptsLeft: 1 });
       assert.deepEqual(await codes.check(smsCode, (await newFlow()).id, '123456'), { ok: false, problem: 'unknown' });
     });
 

@@ -39,10 +39,13 @@ export type Redeemed =
 
 export type Checked =
   | { ok: true }
-  /** Wrong value: `attemptsLeft` more may be tried (0: the code is spent). */
-  | { ok: false; problem: 'wrong'; attemptsLeft: number }
-  /** Nothing left to try: no code, or it expired, was used, revoked, or its attempts are spent. */
-  | { ok: false; problem: 'expired' | 'used' | 'attempts_exceeded' | 'unknown' };
+  /**
+   * The try was counted: the value was wrong, or the code had lapsed (its value is then not
+   * compared). `attemptsLeft` more may be tried (0: the code is spent).
+   */
+  | { ok: false; problem: 'wrong' | 'expired'; attemptsLeft: number }
+  /** Nothing was tried: no code, or it was used or revoked, or its tries are spent. */
+  | { ok: false; problem: 'used' | 'attempts_exceeded' | 'unknown' };
 
 /**
  * The one mechanism for single-use codes and short-lived hand-over tokens, whatever the door
@@ -131,21 +134,19 @@ export class Codes {
   }
 
   /**
-   * Tries a value against the flow's code (a code a person types): the attempt is counted and,
-   * when the value is right, the code used, in one statement; so the limit holds however many
-   * tries race, and a right code is accepted once.
+   * Tries a value against the flow's code (a code a person types): the try is counted and,
+   * when the code is live and the value right, the code used, in one statement; so the limit
+   * holds however many tries race, and a right code is accepted once. A lapsed code counts
+   * the try too, so waiting does not buy more guesses.
    */
   async check(kind: CodeKind & { presented: 'with_flow' }, flowId: string, value: string): Promise<Checked> {
-    const now = this.#clock.now();
-    const tried = await this.#repo.attempt({ flowId, purpose: kind.purpose, hash: this.#hash(kind, value, flowId), now });
-    if (tried?.matched) return { ok: true };
-    if (tried) return { ok: false, problem: 'wrong', attemptsLeft: Math.max(0, (tried.maxAttempts ?? kind.maxAttempts) - tried.attempts) };
+    const tried = await this.#repo.attempt({ flowId, purpose: kind.purpose, hash: this.#hash(kind, value, flowId), now: this.#clock.now() });
+    if (tried?.used) return { ok: true };
+    if (tried) return { ok: false, problem: tried.live ? 'wrong' : 'expired', attemptsLeft: Math.max(0, (tried.maxAttempts ?? kind.maxAttempts) - tried.attempts) };
     const latest = await this.#repo.latestOf(flowId, kind.purpose);
     if (!latest) return { ok: false, problem: 'unknown' };
-    if (latest.usedAt) return { ok: false, problem: 'used' };
-    if (latest.maxAttempts !== undefined && latest.attempts >= latest.maxAttempts) return { ok: false, problem: 'attempts_exceeded' };
-    if (latest.expiresAt <= now || latest.revokedAt) return { ok: false, problem: 'expired' };
-    return { ok: false, problem: 'unknown' };
+    if (latest.usedAt || latest.revokedAt) return { ok: false, problem: 'used' };
+    return { ok: false, problem: 'attempts_exceeded' };
   }
 
   /** A live (unexpired, unrevoked) token's holder; `also` rides on the read (an event recording it). */

@@ -116,19 +116,20 @@ export class CodesRepo {
   }
 
   /**
-   * A flow's code of `purpose`, checked against a presented value: one statement counts the
-   * attempt and, when the value is right, uses the code; only an unused, unrevoked,
-   * unexpired code with attempts left is tried. Undefined when there was nothing to try.
+   * A flow's code of `purpose`, tried with a presented value: one statement counts the try
+   * and, when the code is live and the value right, uses the code. Only an unused, unrevoked
+   * code with tries left is tried; a lapsed one still counts the try (so lapsing does not
+   * reset the limit) but is never used. Undefined when there was nothing to try.
    */
-  async attempt(input: { flowId: string; purpose: string; hash: string; now: Date }): Promise<{ matched: boolean; attempts: number; maxAttempts: number | undefined } | undefined> {
-    const [row] = await this.#db.query<{ matched: boolean; attempts: number; max_attempts: number | null }>(
-      `update codes set attempts = attempts + 1, used_at = case when hash = $3 then $4::timestamptz end
-       where flow_id = $1 and purpose = $2 and used_at is null and revoked_at is null and expires_at > $4
+  async attempt(input: { flowId: string; purpose: string; hash: string; now: Date }): Promise<{ used: boolean; live: boolean; attempts: number; maxAttempts: number | undefined } | undefined> {
+    const [row] = await this.#db.query<{ used: boolean; live: boolean; attempts: number; max_attempts: number | null }>(
+      `update codes set attempts = attempts + 1, used_at = case when hash = $3 and expires_at > $4 then $4::timestamptz end
+       where flow_id = $1 and purpose = $2 and used_at is null and revoked_at is null
          and (max_attempts is null or attempts < max_attempts)
-       returning hash = $3 as matched, attempts, max_attempts`,
+       returning used_at is not null as used, expires_at > $4 as live, attempts, max_attempts`,
       [input.flowId, input.purpose, input.hash, input.now],
     );
-    return row ? { matched: row.matched, attempts: row.attempts, maxAttempts: row.max_attempts ?? undefined } : undefined;
+    return row ? { used: row.used, live: row.live, attempts: row.attempts, maxAttempts: row.max_attempts ?? undefined } : undefined;
   }
 
   /** A flow's latest code of `purpose`, whatever its state (to tell why an attempt was refused). */
