@@ -11,6 +11,7 @@ import { parseRetryAfter, retryDelayMs } from '../src/notifications/webhooks/sch
 import { newSigningSecret, signatureOf, webhookHeaders } from '../src/notifications/webhooks/signing.ts';
 import { DeliveryWorker } from '../src/notifications/webhooks/worker.ts';
 import { applyImport } from '../src/provisioning/import-file.ts';
+import { rotateSigningKey } from '../src/oauth/signing-keys.ts';
 import { EventsRepo } from '../src/storage/events-repo.ts';
 import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.ts';
@@ -171,6 +172,31 @@ for (const backend of await backends()) {
       assert.deepEqual(bySequence.map((m) => [m.json.type, m.json.data.sequence]), [['web_kyc.started', 1], ['verification.started', 2]]);
       assert.equal(bySequence[1]!.json.data.provider, 'sandbox');
       await platform.services.webhooks.remove(subscription.id);
+    });
+
+    it('sends platform events (users, signing keys, audit checkpoints) to subscriptions that name them, and to no other', async () => {
+      const { subscription: named } = await subscribe(receiver.url, ['user.created', 'user.updated', 'signing_key.rotated', 'audit.checkpoint']);
+      const everything = await startWebhookReceiver();
+      const { subscription: all } = await subscribe(everything.url, ['*']);
+      const user = await platform.services.users.create({ email: `wh-${Date.now()}@example.com`, password: 'a long enough password' });
+      await platform.services.users.createOrUpdate({ email: user.email, password: 'a long enough password' });
+      await rotateSigningKey(platform.services.db, platform.keyring, clock, { keepPublishedSeconds: 600, activationDelaySeconds: 0 });
+      await platform.services.audit.checkpoint();
+      await worker.runOnce();
+      const mine = receiver.accepted.filter((m) => ['user.created', 'user.updated', 'signing_key.rotated', 'audit.checkpoint'].includes(m.json.type));
+      const created = mine.filter((m) => m.json.type === 'user.created');
+      assert.deepEqual(created.map((m) => [m.json.data.user_id, m.json.data.subject]), [[user.id, `user:${user.id}`]]);
+      assert.equal(mine.filter((m) => m.json.type === 'user.updated').length, 0, 'the same address written again is no change');
+      assert.equal(JSON.stringify(created[0]!.json).includes(user.email!), false, 'no personal data');
+      const [rotated] = mine.filter((m) => m.json.type === 'signing_key.rotated');
+      assert.ok(ajv.validate(eventSchema('signing_key.rotated'), rotated!.json), ajv.errorsText());
+      const [checkpoint] = mine.filter((m) => m.json.type === 'audit.checkpoint');
+      assert.ok(ajv.validate(eventSchema('audit.checkpoint'), checkpoint!.json), ajv.errorsText());
+      assert.equal(checkpoint!.json.data.format, 'idflow-audit-checkpoint/1');
+      assert.equal(everything.received.length, 0, 'a client’s "*" takes its own events, not the platform’s');
+      await platform.services.webhooks.remove(named.id);
+      await platform.services.webhooks.remove(all.id);
+      await everything.close();
     });
 
     it('writes nothing to deliver when the state change rolls back', async () => {

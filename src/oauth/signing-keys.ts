@@ -3,6 +3,7 @@ import { randomToken } from '../kernel/ids.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { Keyring } from '../kernel/sealing.ts';
 import type { Db } from '../storage/db.ts';
+import { EventsRepo } from '../storage/events-repo.ts';
 import { SigningKeysRepo } from '../storage/signing-keys-repo.ts';
 
 export const SIGNING_ALG = 'ES256';
@@ -46,6 +47,7 @@ export async function rotateSigningKey(
     const retired = await repo.retireActive(SIGNING_ALG, activatesAt, new Date(activatesAt.getTime() + options.keepPublishedSeconds * 1000));
     const { kid, jwk } = await newPrivateJwk(SIGNING_ALG);
     await repo.insert(kid, SIGNING_ALG, jwk, activatesAt);
+    await new EventsRepo(tx).record({ type: 'signing_key.rotated', payload: { kid, activatesAt: activatesAt.toISOString(), retired } }, clock.now());
     return { kid, retired, activatesAt };
   });
 }

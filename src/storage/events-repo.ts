@@ -25,16 +25,20 @@ function eventValues(event: NewEvent, now: Date): unknown[] {
   return [event.type, event.clientId ?? null, event.userId ? (userUuid(event.userId) ?? null) : null, event.flowId ?? null, JSON.stringify(event.payload ?? {}), now];
 }
 
+/** The columns of the host statement's rows an event takes its flow, client and user from (none: null). */
+export type EventRows = Pick<RowsOf, 'cte'> & Partial<Pick<RowsOf, 'flowId' | 'clientId' | 'userId'>>;
+
 /**
  * The event of a write another statement makes: one event per row of `rows` (none when
- * the write did nothing), its flow, client and user taken from those rows.
+ * the write did nothing), its flow, client and user taken from those rows. Without `now`,
+ * the database's clock dates it (for writes the database dates too).
  */
-export function eventOfRows(rows: RowsOf, event: { type: string; payload?: Record<string, unknown> }, now: Date, firstParam: number): Cte {
-  const at = (column: string | undefined) => (column ? `${rows.cte}.${column}` : 'null::uuid');
+export function eventOfRows(rows: EventRows, event: { type: string; payload?: Record<string, unknown> }, now: Date | undefined, firstParam: number): Cte {
+  const at = (column: string | undefined, type: 'text' | 'uuid') => (column ? `${rows.cte}.${column}` : `null::${type}`);
   return {
     sql: `event as (insert into events (${EVENT_COLUMNS})
-      select $${firstParam}::text, ${at(rows.clientId)}, ${at(rows.userId)}, ${at(rows.flowId)}, $${firstParam + 1}::jsonb, $${firstParam + 2}::timestamptz from ${rows.cte})`,
-    params: [event.type, JSON.stringify(event.payload ?? {}), now],
+      select $${firstParam}::text, ${at(rows.clientId, 'text')}, ${at(rows.userId, 'uuid')}, ${at(rows.flowId, 'uuid')}, $${firstParam + 1}::jsonb, coalesce($${firstParam + 2}::timestamptz, now()) from ${rows.cte})`,
+    params: [event.type, JSON.stringify(event.payload ?? {}), now ?? null],
   };
 }
 

@@ -1,5 +1,6 @@
 import { userIdFromUuid, userUuid } from '../kernel/ids.ts';
 import type { Queryable } from './db.ts';
+import { eventOfRows } from './events-repo.ts';
 import type { Sealer } from './sealer.ts';
 
 export interface UserRecord {
@@ -29,10 +30,15 @@ export class UsersRepo {
     this.#sealer = sealer;
   }
 
+  /** A new user, and its `user.created` event in the same statement. */
   async insert(user: { id: string; email?: string | undefined; phone?: string | undefined; passwordHash?: string | undefined }): Promise<UserRecord> {
+    const recorded = eventOfRows({ cte: 'added', userId: 'id' }, { type: 'user.created' }, undefined, 7);
     const [row] = await this.#db.query<UserRow>(
-      `insert into users (id, email_sealed, email_index, phone_sealed, phone_index, password_hash)
-       values ($1, $2, $3, $4, $5, $6) returning ${COLUMNS}`,
+      `with added as (
+         insert into users (id, email_sealed, email_index, phone_sealed, phone_index, password_hash)
+         values ($1, $2, $3, $4, $5, $6) returning ${COLUMNS}
+       ), ${recorded.sql}
+       select * from added`,
       [
         userUuid(user.id),
         this.#sealer.sealOptional(user.email, 'users.email'),
@@ -40,6 +46,7 @@ export class UsersRepo {
         this.#sealer.sealOptional(user.phone, 'users.phone'),
         user.phone ? this.#sealer.index('phone', user.phone) : null,
         user.passwordHash ?? null,
+        ...recorded.params,
       ],
     );
     return this.#toRecord(row!);
@@ -62,9 +69,16 @@ export class UsersRepo {
     }
     if (changes.passwordHash !== undefined) set('password_hash', changes.passwordHash);
     if (sets.length === 0) return this.findById(id);
+    // A different email or phone is news (`user.updated`, never with the value); a rehashed
+    // password, or the same address written again (the import file), is not.
+    const recorded = eventOfRows({ cte: 'news', userId: 'id' }, { type: 'user.updated' }, undefined, params.length + 1);
     const [row] = await this.#db.query<UserRow>(
-      `update users set ${sets.join(', ')}, updated_at = now() where id = $1 returning ${COLUMNS}`,
-      params,
+      `with was as (select email_index, phone_index from users where id = $1),
+       changed as (update users set ${sets.join(', ')}, updated_at = now() where id = $1 returning ${COLUMNS}, email_index, phone_index),
+       news as (select changed.id from changed, was where changed.email_index is distinct from was.email_index or changed.phone_index is distinct from was.phone_index),
+       ${recorded.sql}
+       select * from changed`,
+      [...params, ...recorded.params],
     );
     return row ? this.#toRecord(row) : undefined;
   }

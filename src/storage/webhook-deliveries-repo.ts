@@ -190,7 +190,7 @@ export class WebhookDeliveriesRepo {
     const gone = endpoint.health === 'gone';
     const threshold = endpoint.health === 'failing' ? endpoint.disableIfFailingSince : now;
     const disabledEvent = eventOfRows(
-      { cte: 'disabled', flowId: 'flow_id', clientId: 'client_id' },
+      { cte: 'disabled', clientId: 'client_id' },
       { type: 'webhook.subscription_disabled', payload: { subscriptionId: delivery.subscriptionId, reason: gone ? 'gone' : 'failing' } },
       now,
       13,
@@ -212,7 +212,7 @@ export class WebhookDeliveriesRepo {
            -- Only a change of health is written: a healthy endpoint's row is left alone.
            and (($10 and s.failing_since is not null) or (not $10 and s.failing_since is null)
                 or (s.disabled_at is null and ($11 or (not $10 and s.failing_since <= $12))))
-         returning s.id, s.client_id, null::uuid as flow_id, (was.disabled_at is null and s.disabled_at is not null) as newly_disabled
+         returning s.id, s.client_id, (was.disabled_at is null and s.disabled_at is not null) as newly_disabled
        ), disabled as (
          select * from subscription where newly_disabled
        ), ${disabledEvent.sql}

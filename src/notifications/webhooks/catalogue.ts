@@ -86,6 +86,23 @@ const DEFINITIONS: Record<string, EventDefinition> = {
     description: "A client's API keys changed",
     data: { change: { enum: ['api_key_created', 'api_key_revoked'] }, key_id: string },
   },
+  'user.created': { description: 'A user account was created', data: {} },
+  'user.updated': { description: "A user's email address or phone number changed (never the value itself)", data: {} },
+  'signing_key.rotated': {
+    description: 'A new token-signing key was published; it signs from `activates_at` (a platform event)',
+    data: { kid: string, activates_at: { type: 'string', format: 'date-time' }, retired: { type: 'integer', minimum: 0, description: 'Keys it replaces' } },
+  },
+  'audit.checkpoint': {
+    description: 'A signed checkpoint of the audit log: the head of every stream and their root (a platform event; `idflow audit verify --checkpoint` takes the message as it came)',
+    data: {
+      format: { const: 'idflow-audit-checkpoint/1' },
+      at: { type: 'string', format: 'date-time' },
+      streams: { type: 'array', items: { type: 'object', required: ['stream', 'seq', 'hash'], properties: { stream: string, seq: { type: 'integer', minimum: 1 }, hash: string } } },
+      root: string,
+      kid: string,
+      signature: string,
+    },
+  },
   'webhook.subscription_disabled': {
     description: 'A subscription was disabled because its endpoint kept failing or answered 410 Gone',
     data: { subscription_id: string, reason: { enum: ['failing', 'gone'] } },
@@ -156,6 +173,14 @@ export function publicEventsOf(event: RecordedEvent): PublicEvent[] {
     case 'api_key.created':
     case 'api_key.revoked':
       return [publish('client.changed', { change: `api_key_${action}`, key_id: str(p.keyId) })];
+    case 'user.created':
+    case 'user.updated':
+      return [publish(event.type, {})];
+    case 'signing_key.rotated':
+      return [publish('signing_key.rotated', { kid: str(p.kid), activates_at: str(p.activatesAt), retired: typeof p.retired === 'number' ? p.retired : undefined })];
+    case 'audit.checkpoint':
+      // Published as signed, field for field: a receiver keeps it to hold the log to it.
+      return [publish('audit.checkpoint', { format: p.format, at: p.at, streams: p.streams, root: p.root, kid: p.kid, signature: p.signature })];
     case 'webhook.subscription_disabled':
       return [publish('webhook.subscription_disabled', { subscription_id: str(p.subscriptionId), reason: str(p.reason) })];
     default:
