@@ -17,6 +17,7 @@ import { EventsRepo } from './storage/events-repo.ts';
 import { FlowsRepo } from './storage/flows-repo.ts';
 import { FlowEngine } from './flows/engine.ts';
 import { Wallet } from './identity/wallet.ts';
+import { Consents } from './consent/consents.ts';
 import { ClientService } from './clients/client-service.ts';
 import { PasswordHasher } from './identity/passwords.ts';
 import { PasswordSignIn } from './identity/password-sign-in.ts';
@@ -62,6 +63,8 @@ export interface Services {
   sealer: Sealer;
   flows: FlowEngine;
   wallet: Wallet;
+  /** The one record of every hand-over of personal data to an operator, whatever the door. */
+  consents: Consents;
   hasher: PasswordHasher;
   users: UserService;
   clients: ClientService;
@@ -132,6 +135,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
       webhooks: webhooksOn(q, clientsRepo),
     };
   };
+  const consents = new Consents(repos.consents, clock);
   const catalogue = limitCatalogue(config);
   const limits = new Limits(await createLimitStore(config, db, clock, logger), limitKey);
   const signIn = new PasswordSignIn(repos.users, hasher, limits, catalogue.signIn);
@@ -163,7 +167,8 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     repos,
     sealer,
     flows,
-    wallet: new Wallet(repos.credentials, repos.consents, repos.events, clock),
+    wallet: new Wallet(repos.credentials, repos.events, clock),
+    consents,
     hasher,
     users: new UserService(repos.users, hasher),
     clients: new ClientService(repos.clients, clientRules),
@@ -175,7 +180,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     verification: buildVerificationEngine({ config, db, sealer, clock, logger, limits: { limits, catalogue: catalogue.verificationStart } }),
     sms: sms.sender,
     smsOutbox: sms.outbox,
-    ...createOneClickServices({ config, db, sealer, clock, logger, repos, flows, sms: sms.sender }),
+    ...createOneClickServices({ config, db, sealer, clock, logger, repos, flows, consents, sms: sms.sender }),
     webhooks: webhooksOn(db, repos.clients),
     registrationOn,
     audit: new AuditLog({ db, key: await auditKey(auditSeed), clock, checkpointEverySeconds: config.audit.checkpointEverySeconds }),

@@ -64,7 +64,7 @@ for (const backend of await backends()) {
       const flow = await services.flows.start(errand, { clientId, data: { secret: 'flow data' } });
       await services.flows.transition(errand, flow, 'done');
       const person = await services.users.create({ email: `${clientId}@example.com` });
-      await services.wallet.recordConsent({ userId: person.id, clientId, credentialIds: [], flowId: flow.id });
+      await services.consents.record({ door: 'one_click', userId: person.id, clientId, shared: ['fullName'], credentialIds: [], flowId: flow.id });
       await services.clients.update(clientId, { scope: 'openid email' });
       await services.apiKeys.create(clientId);
       return `client:${clientId}`;

@@ -73,8 +73,9 @@ for (const backend of await backends()) {
       const rows = await platform.services.db.query<Record<string, unknown>>('select * from credentials');
       assert.ok(!JSON.stringify(rows).includes('Lovelace'));
 
-      const consent = await wallet.recordConsent({ userId: ada.id, clientId: 'shop', credentialIds: [doc!.id] });
-      assert.deepEqual((await wallet.consentsOf(ada.id)).map((c) => c.id), [consent.id]);
+      const { consents } = platform.services;
+      const consent = (await consents.record({ door: 'one_click', userId: ada.id, clientId: 'shop', shared: ['birthDate'], credentialIds: [doc!.id] }))!;
+      assert.deepEqual((await consents.ofPerson(ada.id)).map((c) => c.id), [consent.id]);
     });
   });
 }

@@ -719,7 +719,7 @@ for (const backend of await backends()) {
       assert.equal(metadata.credentials.expirationDate.birthDate, null);
       assert.equal(metadata.identifiers.riskSignals, undefined, 'no risk engine, no made-up signals');
 
-      const consents = await platform.services.wallet.consentsOf(user.id);
+      const consents = await platform.services.consents.ofPerson(user.id);
       const consent = consents.find((c) => c.flowId === post.body.uuid);
       assert.ok(consent, 'a consent names the request');
       assert.equal(consent.clientId, 'prod-non-3');
@@ -733,7 +733,39 @@ for (const backend of await backends()) {
       const got = await call(platform, 'GET', `/1-click/${semi.body.uuid}?code=${semi.body.code}`, keys['prod-semi-2']);
       assert.equal(got.body.credentials.ssn, '987654321');
       assert.equal(got.body.metadata.credentials.verificationMethod.ssn, 'electronic_record');
-      assert.ok((await platform.services.wallet.consentsOf(user.id)).some((c) => c.flowId === semi.body.uuid && c.clientId === 'prod-semi-2'));
+      assert.ok((await platform.services.consents.ofPerson(user.id)).some((c) => c.flowId === semi.body.uuid && c.clientId === 'prod-semi-2'));
+    });
+
+    it('records each share from a wallet as one consent: the door, the person, the client and the entity\'s fields by name, never their values', async () => {
+      const phone = '+14155550123';
+      const user = await platform.services.users.create({ phone });
+      await platform.services.wallet.add(user.id, [
+        { type: 'fullName', value: { firstName: 'Katherine', lastName: 'Johnson' }, verificationMethod: 'document' },
+        { type: 'birthDate', value: '1918-08-26', verificationMethod: 'document' },
+      ]);
+      await brand('prod-non-consent', 'non_hosted', 'production');
+      const post = await call(platform, 'POST', '/1-click', keys['prod-non-consent'], {
+        phone,
+        birthDate: '1918-08-26',
+        credentialRequests: [{ type: 'FullNameCredential' }, { type: 'BirthDateCredential' }],
+      });
+      assert.equal(post.status, 201);
+
+      const consents = await platform.services.consents.list({ clientId: 'prod-non-consent' });
+      assert.equal(consents.length, 1);
+      const consent = consents[0]!;
+      assert.equal(consent.door, 'one_click');
+      assert.equal(consent.userId, user.id);
+      assert.equal(consent.flowId, post.body.uuid);
+      assert.deepEqual(new Set(consent.shared), new Set(['phone', ...Object.keys(post.body.identity.credentials)]));
+      assert.ok(consent.shared.includes('fullName') && consent.shared.includes('birthDate'));
+      const [row] = await platform.services.db.query('select * from consents where id = $1', [consent.id]);
+      assert.ok(!/Katherine|1918|4155550123/.test(JSON.stringify(row)), 'the record names fields, never their values');
+
+      // A sandbox brand hands over the directory's made-up people: no person's data, no record.
+      const sandbox = await call(platform, 'POST', '/1-click', keys['hooli-non'], { phone: RICHARD });
+      assert.equal(sandbox.status, 201);
+      assert.deepEqual(await platform.services.consents.list({ clientId: 'hooli-non' }), []);
     });
 
     it('keeps personal data sealed: flow rows, locks and counters hold no phone, birth date or code in clear', async () => {
@@ -788,7 +820,7 @@ for (const backend of await backends()) {
         assert.equal(winners.length, 1, `one winner, got ${answers.map((a) => `${a.status} ${a.body?.data?.errorCode ?? ''}`).join(', ')}`);
         const loser = answers.find((a) => a.status !== 200)!;
         assert.ok(['OCE016', 'OCE008'].includes(loser.body.data.errorCode));
-        const consents = (await platform.services.wallet.consentsOf(user.id)).filter((c) => c.flowId === post.body.uuid);
+        const consents = (await platform.services.consents.ofPerson(user.id)).filter((c) => c.flowId === post.body.uuid);
         assert.equal(consents.length, 1);
       }
     });

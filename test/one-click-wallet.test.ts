@@ -435,7 +435,7 @@ for (const backend of await backends()) {
         await page.getByRole('button', { name: 'Share with Acme' }).click();
         await page.waitForURL(`${operator.origin}/acme?identityUuid=${started.uuid}`);
 
-        const consent = (await platform.services.wallet.consentsOf(user.id)).find((c) => c.flowId === started.uuid);
+        const consent = (await platform.services.consents.ofPerson(user.id)).find((c) => c.flowId === started.uuid);
         assert.ok(consent, 'the share is recorded as a consent naming the request');
         assert.equal(consent.clientId, 'acme');
         assert.deepEqual(new Set(consent.credentialIds), new Set([name!.id, birth!.id, address!.id]), 'exactly the wallet credentials shared');

@@ -384,6 +384,34 @@ for (const backend of await backends()) {
       assert.ok(events.some((e) => e.type === 'web_kyc.revoked'));
     });
 
+    it('records the hand-over of the details as one consent: client, flow, verification and the fields by name, no person and no values', async () => {
+      const { code, verificationId, flowId } = await verifiedCode(platform, client);
+      const token = (await exchange(platform, client, code)).body.token as string;
+      assert.equal(await count(platform, 'consents where flow_id = $1', [flowId]), 0, 'nothing is handed over before the details are read');
+      const first = await details(platform, token);
+      assert.equal(first.status, 200);
+      assert.equal((await details(platform, token)).status, 200, 'the operator reads the same details again');
+
+      const records = (await platform.services.consents.list({ clientId: CLIENT_ID })).filter((c) => c.flowId === flowId);
+      assert.equal(records.length, 1, 'one record for the hand-over, however often it is read');
+      const consent = records[0]!;
+      assert.equal(consent.door, 'web_kyc');
+      assert.equal(consent.clientId, CLIENT_ID);
+      assert.equal(consent.clientName, 'Example Shop');
+      assert.equal(consent.userId, undefined, 'a Web KYC person has no account');
+      assert.equal(consent.verificationId, verificationId);
+      const handed = Object.entries(first.body.details).flatMap(([field, value]) => (value === null ? [] : [field]));
+      const images = first.body.croppedDocs.back ? ['documentFront', 'documentBack'] : ['documentFront'];
+      assert.deepEqual(new Set(consent.shared), new Set([...handed, ...images]));
+      const [row] = await platform.services.db.query('select * from consents where flow_id = $1', [flowId]);
+      for (const value of [first.body.details.documentNumber, first.body.details.surname, first.body.details.dateOfBirth]) {
+        assert.ok(!JSON.stringify(row).includes(value), 'the record names fields, never their values');
+      }
+      const shared = (await platform.services.repos.events.listForFlow(flowId)).filter((e) => e.type === 'identity.shared');
+      assert.equal(shared.length, 1);
+      assert.equal(shared[0]!.clientId, CLIENT_ID);
+    });
+
     it('refuses a wrong client secret (constant-time compare on the stored hash) without using the code up', async () => {
       const { code } = await verifiedCode(platform, client);
       const wrong = await exchange(platform, client, code, { clientSecret: `${client.secret.slice(0, -1)}x` });

@@ -21,7 +21,7 @@ const formBody = {
  * browser by the engine's signed cookie (whose path covers every page below it).
  */
 export function registerInteractionRoutes(app: FastifyInstance, services: Services): void {
-  const interactions = new Interactions(services.oauth);
+  const interactions = new Interactions(services.oauth, services.consents);
   const csrf = (uid: string) => formToken(services.formKey, `interaction:${uid}`);
 
   /** A page; `view` when its forms lead, through the engine, on to the client's redirect_uri. */

@@ -1,22 +1,19 @@
 import type { Clock } from '../kernel/clock.ts';
-import type { ConsentRecord, ConsentsRepo } from '../storage/consents-repo.ts';
 import type { CredentialRecord, CredentialsRepo, NewCredential } from '../storage/credentials-repo.ts';
 import type { EventsRepo } from '../storage/events-repo.ts';
 
 /**
  * A person's identity wallet: credentials from every verification on this platform (for
- * any client), each with its provenance, and the consents that let a client see them.
- * Verifications put credentials in; 1-Click and OIDC take them out, with consent.
+ * any client), each with its provenance. Verifications put credentials in; 1-Click and OIDC
+ * take them out, and each hand-over is recorded as a consent (src/consent/).
  */
 export class Wallet {
   readonly #credentials: CredentialsRepo;
-  readonly #consents: ConsentsRepo;
   readonly #events: EventsRepo;
   readonly #clock: Clock;
 
-  constructor(credentials: CredentialsRepo, consents: ConsentsRepo, events: EventsRepo, clock: Clock) {
+  constructor(credentials: CredentialsRepo, events: EventsRepo, clock: Clock) {
     this.#credentials = credentials;
-    this.#consents = consents;
     this.#events = events;
     this.#clock = clock;
   }
@@ -44,19 +41,5 @@ export class Wallet {
     const latest = new Map<string, CredentialRecord>();
     for (const c of await this.valid(userId, types)) if (!latest.has(c.type)) latest.set(c.type, c);
     return latest;
-  }
-
-  async recordConsent(consent: { userId: string; clientId: string; credentialIds: string[]; flowId?: string | undefined }): Promise<ConsentRecord> {
-    const now = this.#clock.now();
-    const record = await this.#consents.insert(consent, now);
-    await this.#events.record(
-      { type: 'identity.shared', userId: consent.userId, clientId: consent.clientId, flowId: consent.flowId, payload: { credentials: consent.credentialIds.length } },
-      now,
-    );
-    return record;
-  }
-
-  consentsOf(userId: string): Promise<ConsentRecord[]> {
-    return this.#consents.listForUser(userId);
   }
 }

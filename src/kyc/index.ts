@@ -19,6 +19,7 @@ export function webKycOf(services: Services): WebKyc {
       formKey: services.formKey,
       logger: services.logger,
       allowInsecureLoopback: services.config.env === 'development',
+      consents: services.consents,
     });
     instances.set(services, webKyc);
   }

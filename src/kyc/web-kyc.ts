@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Codes } from '../codes/codes.ts';
 import { FlowEngine, type Flow } from '../flows/engine.ts';
+import type { Consents } from '../consent/consents.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { isAppError } from '../kernel/errors.ts';
 import { randomToken } from '../kernel/ids.ts';
@@ -39,6 +40,7 @@ export interface WebKycDeps {
   formKey: Buffer;
   /** http://localhost redirect and back URLs are accepted only while developing. */
   allowInsecureLoopback: boolean;
+  consents: Consents;
 }
 
 type WebKycFlow = Flow<WebKycData, WebKycState> & { context: WebKycContext };
@@ -251,7 +253,9 @@ export class WebKyc {
     if (!holder?.subject) return undefined;
     const found = await this.#d.verification.withImages(holder.subject);
     if (!found || found.view.state !== 'verified' || !found.view.document || !found.images) return undefined;
-    return { document: found.view.document, images: found.images };
+    const details = { document: found.view.document, images: found.images };
+    await this.#d.consents.record({ door: 'web_kyc', clientId: grant.clientId, userId: found.view.userId, shared: handedOver(details), flowId: grant.flowId, verificationId: grant.verificationId });
+    return details;
   }
 
   /**
@@ -344,4 +348,10 @@ export class WebKyc {
 
 function pageView(flow: WebKycFlow, client: ClientRecord | undefined): WebKycPageView {
   return { flowId: flow.id, state: flow.state, clientName: client?.name ?? flow.clientId ?? '', backUrl: flow.data.backUrl, redirectUri: flow.data.redirectUri };
+}
+
+/** What the details hand the operator, by name: the document's fields and its two images (the face stays). */
+function handedOver({ document, images }: WebKycDetails): string[] {
+  const fields = Object.entries(document).flatMap(([field, value]) => (value === undefined ? [] : [field]));
+  return [...fields, ...(['documentFront', 'documentBack'] as const).filter((image) => images[image])];
 }

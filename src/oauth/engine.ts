@@ -16,11 +16,11 @@ import { registerPasswordGrant } from './password-grant.ts';
 import { answerAsTheRfcsSay, asTheRfcsName, unknownRoutesAsOAuthErrors } from './rfc-answers.ts';
 import { urlsFromIssuer } from './issuer-urls.ts';
 import { isLoopbackUrl } from '../kernel/urls.ts';
-import { STANDARD_SCOPES } from './scopes.ts';
+import { SCOPE_CLAIMS, STANDARD_SCOPES } from './scopes.ts';
 import { SIGNING_ALG } from './signing-keys.ts';
 import { acceptVerifiedClaimsArrayForm } from './verified-claims-array-form.ts';
 import { interactionPolicyWithVerification } from './verification-step.ts';
-import { KYC_SCOPE, VERIFIED_CLAIMS, assertClaimsParameter, identityAssuranceDiscovery, verifiedClaimsOf, type IdentityAssuranceDeps } from './verified-claims.ts';
+import { assertClaimsParameter, identityAssuranceDiscovery, verifiedClaimsOf, type IdentityAssuranceDeps } from './verified-claims.ts';
 
 export interface OAuthEngineDeps {
   issuer: string;
@@ -113,12 +113,7 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
     jwks: inputs.jwks as never,
     routes: OAUTH_ROUTES,
     scopes: inputs.scopes,
-    claims: {
-      openid: ['sub'],
-      email: ['email', 'email_verified'],
-      phone: ['phone_number', 'phone_number_verified'],
-      [KYC_SCOPE]: [VERIFIED_CLAIMS],
-    },
+    claims: SCOPE_CLAIMS,
     responseTypes: ['code'],
     clientDefaults: {
       grant_types: ['authorization_code'],

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Consents } from '../consent/consents.ts';
 import type { OAuthEngine } from './engine.ts';
 import { VERIFICATION_PROMPT, type VerificationStepResult } from './verification-step.ts';
+import { SCOPE_CLAIMS } from './scopes.ts';
 
 /** What a login or consent page needs to know, free of oidc-provider types. */
 export interface InteractionView {
@@ -25,9 +27,11 @@ export interface InteractionView {
  */
 export class Interactions {
   readonly #engine: OAuthEngine;
+  readonly #consents: Consents;
 
-  constructor(engine: OAuthEngine) {
+  constructor(engine: OAuthEngine, consents: Consents) {
     this.#engine = engine;
+    this.#consents = consents;
   }
 
   /** The interaction bound to this browser, or undefined when it is unknown or expired. */
@@ -91,6 +95,10 @@ export class Interactions {
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
     const grantId = await grant.save();
+    // The person's agreement is the hand-over: from here the client reads these claims (ID
+    // token, userinfo, refreshed tokens) until the grant ends, without asking again.
+    const claims = (missing.missingOIDCScope ?? []).flatMap((scope) => SCOPE_CLAIMS[scope] ?? []);
+    await this.#consents.record({ door: 'oidc', clientId: grant.clientId!, userId: grant.accountId, shared: [...claims, ...(missing.missingOIDCClaims ?? [])] });
     return provider.interactionResult(req, res, { consent: details.grantId ? {} : { grantId } }, { mergeWithLastSubmission: true });
   }
 

@@ -1,7 +1,19 @@
 import { errors } from 'oidc-provider';
+import { KYC_SCOPE, VERIFIED_CLAIMS } from './verified-claims.ts';
 
 /** Scopes every deployment knows, whatever its clients declare. */
 export const STANDARD_SCOPES = ['openid', 'offline_access', 'email', 'phone'];
+
+/**
+ * The claims each scope lets a client read (OpenID Connect Core §5.4; `kyc` for Identity
+ * Assurance): the engine releases them, and a consent names them as what was handed over.
+ */
+export const SCOPE_CLAIMS: Record<string, string[]> = {
+  openid: ['sub'],
+  email: ['email', 'email_verified'],
+  phone: ['phone_number', 'phone_number_verified'],
+  [KYC_SCOPE]: [VERIFIED_CLAIMS],
+};
 
 /**
  * What a token request may have: the client's allowed scopes when it asks for none, else

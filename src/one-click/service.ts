@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { OneClickBrand, OneClickTitle } from '../clients/one-click-brand.ts';
 import type { FlowEngine } from '../flows/engine.ts';
 import type { Wallet } from '../identity/wallet.ts';
+import type { Consents } from '../consent/consents.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { isAppError } from '../kernel/errors.ts';
 import { numericCode, randomToken } from '../kernel/ids.ts';
@@ -14,7 +15,8 @@ import type { OneClickPhoneLocksRepo } from '../storage/one-click-phone-locks-re
 import type { Sealer } from '../storage/sealer.ts';
 import type { UsersRepo } from '../storage/users-repo.ts';
 import { documentedDefaults, duplicateType, normalizeRequests, type CredentialRequest } from './credential-requests.ts';
-import { buildDraft, foundAnything, missingMandatory, walletCredentialIds, type Draft } from './draft.ts';
+import { buildDraft, foundAnything, missingMandatory, type Draft } from './draft.ts';
+import { shareConsent } from './share-consent.ts';
 import { renderEntity, type OneClickEntity } from './entity.ts';
 import { OneClickError, type AdditionalInput, type OneClickErrorDetails, type OneClickReason } from './errors.ts';
 import { oneClickFlow, OPEN_STATES, type OneClickContext, type OneClickData, type OneClickFlow, type OneClickState } from './flow.ts';
@@ -86,6 +88,7 @@ export interface OneClickServiceDeps {
   events: EventsRepo;
   users: UsersRepo;
   wallet: Wallet;
+  consents: Consents;
   sealer: Sealer;
   clock: Clock;
   logger: Logger;
@@ -381,7 +384,7 @@ export class OneClickService {
       })) as OneClickFlow;
       // The operator's own phone verification stands in for the person's consent here; the
       // disclosure is recorded all the same, so the person can see who holds what.
-      if (draft.userId) await this.#d.wallet.recordConsent({ userId: draft.userId, clientId: caller.clientId, credentialIds: walletCredentialIds(draft), flowId: shared.id });
+      if (draft.userId) await this.#d.consents.record(shareConsent(draft, entity, { clientId: caller.clientId, flowId: shared.id }));
       return { integration: 'non_hosted', uuid: shared.id, identity: entity };
     } catch (error) {
       if (error instanceof OneClickError) await this.#event('one_click.failed', caller.clientId, { reason: error.reason, integration: 'non_hosted' });
@@ -450,7 +453,7 @@ export class OneClickService {
     const entity = renderEntity(draft);
     // The move comes first: of two racing requests only the winner records a consent.
     const shared = await this.#move(flow, 'shared', { attempts, userId: draft.userId, data: { ...this.#minimal(data), entity } });
-    if (draft.userId) await this.#d.wallet.recordConsent({ userId: draft.userId, clientId: flow.clientId!, credentialIds: walletCredentialIds(draft), flowId: flow.id });
+    if (draft.userId) await this.#d.consents.record(shareConsent(draft, entity, { clientId: flow.clientId!, flowId: flow.id }));
     await this.#releaseLock(shared);
     return shared;
   }

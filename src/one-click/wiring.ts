@@ -4,9 +4,9 @@ import type { Config } from '../config/index.ts';
 import type { FlowEngine } from '../flows/engine.ts';
 import { Wallet } from '../identity/wallet.ts';
 import type { Clock } from '../kernel/clock.ts';
+import type { Consents } from '../consent/consents.ts';
 import { ApiKeysRepo } from '../storage/api-keys-repo.ts';
 import type { ClientsRepo } from '../storage/clients-repo.ts';
-import type { ConsentsRepo } from '../storage/consents-repo.ts';
 import type { CredentialsRepo } from '../storage/credentials-repo.ts';
 import type { Db } from '../storage/db.ts';
 import type { EventsRepo } from '../storage/events-repo.ts';
@@ -28,8 +28,9 @@ export function createOneClickServices(deps: {
   sealer: Sealer;
   clock: Clock;
   logger: Logger;
-  repos: { users: UsersRepo; clients: ClientsRepo; credentials: CredentialsRepo; consents: ConsentsRepo; events: EventsRepo };
+  repos: { users: UsersRepo; clients: ClientsRepo; credentials: CredentialsRepo; events: EventsRepo };
   flows: FlowEngine;
+  consents: Consents;
   sms?: CodeSender | undefined;
 }): OneClickServices {
   const { config, db, sealer, clock, logger, repos } = deps;
@@ -40,7 +41,8 @@ export function createOneClickServices(deps: {
       inputFailures: new OneClickInputFailuresRepo(db),
       events: repos.events,
       users: repos.users,
-      wallet: new Wallet(repos.credentials, repos.consents, repos.events, clock),
+      wallet: new Wallet(repos.credentials, repos.events, clock),
+      consents: deps.consents,
       sealer,
       clock,
       logger,

@@ -3,7 +3,6 @@ import { isTerminal } from '../flows/engine.ts';
 import { credentialsFromDocument } from '../identity/credential-mapping.ts';
 import { Wallet } from '../identity/wallet.ts';
 import type { Clock } from '../kernel/clock.ts';
-import { ConsentsRepo } from '../storage/consents-repo.ts';
 import { CredentialsRepo } from '../storage/credentials-repo.ts';
 import type { Db, Queryable } from '../storage/db.ts';
 import { EventsRepo } from '../storage/events-repo.ts';
@@ -69,7 +68,7 @@ export class VerificationStore {
 
   #walletOn(tx: Queryable): Wallet {
     const { sealer, clock } = this.#deps;
-    return new Wallet(new CredentialsRepo(tx, sealer), new ConsentsRepo(tx), new EventsRepo(tx), clock);
+    return new Wallet(new CredentialsRepo(tx, sealer), new EventsRepo(tx), clock);
   }
 }
 
