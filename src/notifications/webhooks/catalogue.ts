@@ -79,8 +79,12 @@ const DEFINITIONS: Record<string, EventDefinition> = {
   ...flowEvents('web_kyc', 'Web KYC hand-over'),
   ...flowEvents('verification', 'identity verification'),
   'identity.shared': {
-    description: 'A person shared verified data with a client (a consent was recorded)',
-    data: { credentials: { type: 'integer', minimum: 0, description: 'How many credentials were shared' } },
+    description: 'Personal data was handed over to a client (a consent was recorded)',
+    data: {
+      credentials: { type: 'integer', minimum: 0, description: 'How many wallet credentials were shared' },
+      door: { enum: ['oidc', 'one_click', 'web_kyc'], description: 'How the data was handed over: an OIDC grant, a 1-Click share, Web KYC details' },
+      shared: { type: 'array', items: string, description: 'What was handed over, by field or claim name (never values)' },
+    },
   },
   'client.changed': {
     description: "A client's API keys changed",
@@ -169,7 +173,7 @@ export function publicEventsOf(event: RecordedEvent): PublicEvent[] {
   }
   switch (event.type) {
     case 'identity.shared':
-      return [publish('identity.shared', { credentials: typeof p.credentials === 'number' ? p.credentials : undefined })];
+      return [publish('identity.shared', { credentials: typeof p.credentials === 'number' ? p.credentials : undefined, door: str(p.door), shared: strings(p.shared) })];
     case 'api_key.created':
     case 'api_key.revoked':
       return [publish('client.changed', { change: `api_key_${action}`, key_id: str(p.keyId) })];
