@@ -7,6 +7,7 @@ import { registerAuthenteqWebKyc } from './compat/authenteq-webkyc/routes.ts';
 import { registerVaultRegAuth } from './compat/vault-reg-auth/routes.ts';
 import { registerVerifiedOneClick } from './compat/verified-1click/routes.ts';
 import { registerHealth } from './http/health.ts';
+import { registerAccountRoutes } from './http/account-routes.ts';
 import { registerInteractionRoutes } from './http/interaction-routes.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { mountOAuth } from './http/oauth-mount.ts';
@@ -67,6 +68,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerHealth(app, services.db);
   mountOAuth(app, services.oauth);
   registerInteractionRoutes(app, services);
+  registerAccountRoutes(app, services);
   registerVaultRegAuth(app, services);
   registerAuthenteqWebKyc(app, services);
   registerVerifiedOneClick(app, services);

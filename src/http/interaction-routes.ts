@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isAppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
 import { Interactions, type InteractionView } from '../oauth/interactions.ts';
 import { pageSecurityHeaders } from '../ui/page-security.ts';
 import { consentPage, loginPage, messagePage } from '../ui/pages/oauth.ts';
 import { handOffPage, verificationFailedPage, verificationStepPage } from '../ui/pages/verification.ts';
 import { formToken, formTokenValid } from '../kernel/form-tokens.ts';
+import { signInRefusal } from './sign-in-refusal.ts';
 
 type WithUid = FastifyRequest<{ Params: { uid: string }; Body: Record<string, unknown> }>;
 
@@ -59,12 +59,10 @@ export function registerInteractionRoutes(app: FastifyInstance, services: Servic
       const user = await services.signIn.verify(username, password, request.ip);
       return reply.redirect(await interactions.finishLogin(request.raw, reply.raw, user.id), 303);
     } catch (error) {
-      if (isAppError(error) && error.code === 'too_many_requests') {
-        reply.header('retry-after', String(error.retryAfter));
-        return again(429, 'Too many failed attempts. Wait a few minutes and try again.');
-      }
-      if (isAppError(error) && error.code === 'invalid_credentials') return again(401, 'That email, phone number or password is not right.');
-      throw error;
+      const refusal = signInRefusal(error);
+      if (!refusal) throw error;
+      reply.headers(refusal.headers);
+      return again(refusal.status, refusal.message);
     }
   });
 

@@ -23,8 +23,8 @@ const SURFACES: ReadonlyArray<readonly [RegExp, ErrorRenderer]> = [
   [/^\/v2\/web-kyc(\/|$)/, sendWebKycApiError],
   [/^\/1-click\/wallet(\/|$)/, sendWalletError],
   [/^(\/v2)?\/1-click(\/|$)/, sendVerifiedError],
-  // idflow's own hosted pages: sign-in and consent, the verification's waiting page and sandbox steps.
-  [/^\/(interaction\/|verification\/(sandbox\/|[^/]+\/return\/?$))/, sendErrorPage],
+  // idflow's own hosted pages: sign-in and consent, the person's account, the verification's waiting page and sandbox steps.
+  [/^\/(interaction\/|account(\/|$)|verification\/(sandbox\/|[^/]+\/return\/?$))/, sendErrorPage],
 ];
 
 /** The native API's renderer: RFC 9457 problem+json. */

@@ -54,6 +54,10 @@ export const OAUTH_ROUTES = {
 } as const;
 
 export const ID_TOKEN_TTL = 3600;
+/** How long a sign-in session lasts (the same session serves every client and idflow's own pages). */
+export const SESSION_TTL = 14 * 86400;
+/** The engine's long-lived cookies: the session. */
+export const SESSION_COOKIE = { signed: true, httpOnly: true, sameSite: 'lax' } as const;
 
 /**
  * Owns the oidc-provider instance: the only module (with its siblings in src/oauth) that
@@ -139,7 +143,7 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
     extraClientMetadata: { properties: ['access_token_ttl', 'introspection_allowed', 'verification_step'] },
     cookies: {
       keys: deps.cookieKeys.map((k) => k.toString('base64url')),
-      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      long: SESSION_COOKIE,
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     discovery: { claim_types_supported: ['normal'], ...(deps.identityAssurance ? identityAssuranceDiscovery(deps.identityAssurance.trustFrameworks) : {}) },
@@ -186,7 +190,7 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       AuthorizationCode: 60,
       IdToken: ID_TOKEN_TTL,
       Interaction: 3600,
-      Session: 14 * 86400,
+      Session: SESSION_TTL,
       Grant: deps.refreshTokenTtl,
       RefreshToken: deps.refreshTokenTtl,
     },

@@ -17,6 +17,7 @@ button,.button{display:block;width:100%;margin-top:20px;padding:12px 16px;border
 button.secondary,.button.secondary{background:#fff;color:var(--ink);border:1px solid var(--line);margin-top:12px}
 .alert{background:var(--danger-bg);color:var(--danger);border:1px solid #fecdca;border-radius:8px;padding:10px 12px;margin:12px 0}
 ul.scopes{padding-left:20px;margin:8px 0 0}
+ol.hand-overs{list-style:none;padding:0;margin:0}ol.hand-overs>li{border-top:1px solid var(--line);padding:4px 0 12px}ol.hand-overs .muted{margin:0;font-size:.875rem}
 dl.data{margin:0}dl.data dt{font-weight:600;margin-top:12px}dl.data dd{margin:0}
 .back{display:inline-block;margin-top:16px;color:var(--brand)}
 .footer{margin-top:16px;color:var(--muted);font-size:.8rem}

@@ -1,4 +1,4 @@
-import { html } from '../html.ts';
+import { html, type Html } from '../html.ts';
 import { alert, page } from '../layout.ts';
 
 const SCOPE_TEXT: Record<string, string> = {
@@ -9,14 +9,17 @@ const SCOPE_TEXT: Record<string, string> = {
   kyc: 'See your verified identity (name, date of birth, document)',
 };
 
-export function loginPage(input: { uid: string; clientName: string; csrf: string; username?: string | undefined; error?: string | undefined }): string {
+export interface SignInFormInput {
+  csrf: string;
+  username?: string | undefined;
+  error?: string | undefined;
+}
+
+/** The one sign-in form (an application's login page, the account page), with its error. */
+export function signInForm(action: string, input: SignInFormInput): Html {
   const invalid = input.error ? 'true' : 'false';
-  return page({
-    title: 'Sign in',
-    context: input.clientName,
-    body: html`<p class="muted">to continue to ${input.clientName}</p>
-${alert(input.error)}
-<form method="post" action="/interaction/${input.uid}/login" novalidate>
+  return html`${alert(input.error)}
+<form method="post" action="${action}" novalidate>
   <input type="hidden" name="csrf" value="${input.csrf}">
   <label for="username">Email or phone number</label>
   <input id="username" name="username" type="text" autocomplete="username" inputmode="email" required
@@ -24,7 +27,15 @@ ${alert(input.error)}
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required aria-invalid="${invalid}">
   <button type="submit">Sign in</button>
-</form>
+</form>`;
+}
+
+export function loginPage(input: SignInFormInput & { uid: string; clientName: string }): string {
+  return page({
+    title: 'Sign in',
+    context: input.clientName,
+    body: html`<p class="muted">to continue to ${input.clientName}</p>
+${signInForm(`/interaction/${input.uid}/login`, input)}
 <form method="post" action="/interaction/${input.uid}/abort">
   <input type="hidden" name="csrf" value="${input.csrf}">
   <button type="submit" class="secondary">Cancel</button>
