@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isAppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
 import { Interactions, type InteractionView } from '../oauth/interactions.ts';
 import { pageSecurityHeaders } from '../ui/page-security.ts';

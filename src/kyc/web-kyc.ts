@@ -254,7 +254,7 @@ export class WebKyc {
     const found = await this.#d.verification.withImages(holder.subject);
     if (!found || found.view.state !== 'verified' || !found.view.document || !found.images) return undefined;
     const details = { document: found.view.document, images: found.images };
-    await this.#d.consents.record({ door: 'web_kyc', clientId: grant.clientId, userId: found.view.userId, shared: handedOver(details), flowId: grant.flowId, verificationId: grant.verificationId });
+    await this.#d.consents.record({ door: 'web_kyc', clientId: holder.clientId, userId: found.view.userId, shared: handedOver(details), flowId: holder.flowId, verificationId: holder.subject });
     return details;
   }
 
