@@ -55,7 +55,7 @@ for (const backend of await backends()) {
     });
     after(() => platform.close());
 
-    /** A client whose stream holds eight entries of every kind: its registration, changes, an API key, a flow, a hand-over. */
+    /** A client whose stream holds nine entries of every kind: its registration, changes, an API key, a flow, a hand-over. */
     async function clientWithHistory(clientId: string): Promise<string> {
       const { services } = platform;
       await services.clients.save({ clientId, name: 'Audited', redirectUris: ['https://rp.example/cb'], scope: 'openid' });
@@ -84,13 +84,14 @@ for (const backend of await backends()) {
       const acme = await entriesOf(db, stream);
       assert.deepEqual(
         acme.map((e) => e.action),
-        ['clients.insert', 'clients.update', 'api_key.created', 'audit_errand.created', 'audit_errand.done', 'identity.shared', 'clients.update', 'api_key.created'],
+        ['clients.insert', 'clients.update', 'api_key.created', 'audit_errand.created', 'audit_errand.done', 'consents.insert', 'identity.shared', 'clients.update', 'api_key.created'],
       );
-      assert.deepEqual(acme.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(acme.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
       assert.deepEqual(acme[1]!.columns, ['name']);
-      assert.deepEqual(acme[6]!.columns, ['metadata']);
+      assert.deepEqual(acme[7]!.columns, ['metadata']);
       assert.equal(acme[3]!.flow_id, acme[4]!.flow_id);
-      assert.ok(acme[5]!.user_id && acme[5]!.flow_id && acme[5]!.event_id);
+      assert.equal(acme[5]!.user_id, acme[6]!.user_id, 'the consent, and its event');
+      assert.ok(acme[6]!.user_id && acme[6]!.flow_id && acme[6]!.event_id);
 
       const person = await services.users.create({ email: 'grace@example.com', phone: '+14155550123', password: 'a long enough password' });
       await rotateSigningKey(db, platform.keyring, clock, { keepPublishedSeconds: 60, activationDelaySeconds: 0 });
@@ -102,7 +103,7 @@ for (const backend of await backends()) {
       await services.webhooks.update(subscription.id, { eventTypes: ['identity.shared', 'one_click.completed'] });
       await services.clients.delete('acme');
       assert.deepEqual(
-        (await entriesOf(db, stream)).slice(8).map((e) => `${e.action} ${e.subject} ${e.columns ?? ''}`),
+        (await entriesOf(db, stream)).slice(9).map((e) => `${e.action} ${e.subject} ${e.columns ?? ''}`),
         [`webhook_subscriptions.insert webhook_subscriptions:${subscription.id} `, `webhook_subscriptions.update webhook_subscriptions:${subscription.id} event_types`, 'clients.delete clients:acme ', `webhook_subscriptions.delete webhook_subscriptions:${subscription.id} `],
         'subscriptions too, and a deletion, then what it took along',
       );
@@ -135,22 +136,22 @@ for (const backend of await backends()) {
       ] as const) {
         await assert.rejects(db.query(sql, params ? [...params] : undefined), /the audit log is append-only/, sql);
       }
-      assert.equal((await entriesOf(db, 'client:locked')).length, 8);
+      assert.equal((await entriesOf(db, 'client:locked')).length, 9);
     });
 
     it('names an entry whose content was changed', async () => {
       const stream = await clientWithHistory('changed');
-      await asOwner(platform.services.db, ["update audit_log set columns = array['redirect_uris'] where stream = $1 and seq = 7", [stream]]);
-      assert.deepEqual(named(await findingsIn(stream)), ['changed@7']);
+      await asOwner(platform.services.db, ["update audit_log set columns = array['redirect_uris'] where stream = $1 and seq = 8", [stream]]);
+      assert.deepEqual(named(await findingsIn(stream)), ['changed@8']);
       await asOwner(platform.services.db, ["update audit_log set action = 'api_key.revoked' where stream = $1 and seq = 3", [stream]]);
-      assert.deepEqual(named(await findingsIn(stream)), ['changed@3', 'event_differs@3', 'changed@7']);
+      assert.deepEqual(named(await findingsIn(stream)), ['changed@3', 'event_differs@3', 'changed@8']);
     });
 
     it('names the place of a removed entry, in the middle or at the end of a stream', async () => {
       const { db } = platform.services;
       const stream = await clientWithHistory('removed');
       const last = (await entriesOf(db, stream)).at(-1)!;
-      await asOwner(db, ['delete from audit_log where stream = $1 and seq in (4, 8)', [stream]]);
+      await asOwner(db, ['delete from audit_log where stream = $1 and seq in (4, 9)', [stream]]);
       const found = await findingsIn(stream);
       assert.deepEqual(named(found).slice(0, 1), ['missing@4']);
       assert.ok(named(found).includes('no_entry@event ' + last.event_id), 'the last entry is missed through its event');
@@ -173,10 +174,10 @@ for (const backend of await backends()) {
       // Appended with a made-up hash.
       await asOwner(db, [
         `insert into audit_log (stream, seq, at, action, client_id, subject, prev_hash, hash)
-         select stream, 9, at, 'clients.delete', client_id, subject, hash, sha256('made up') from audit_log where stream = $1 and seq = 8`,
+         select stream, 10, at, 'clients.delete', client_id, subject, hash, sha256('made up') from audit_log where stream = $1 and seq = 9`,
         [stream],
       ]);
-      assert.deepEqual(named(await findingsIn(stream)), ['changed@9']);
+      assert.deepEqual(named(await findingsIn(stream)), ['changed@10']);
       // Slipped in at position 3 with the right hash for its place; the later entries moved up one.
       const forger = await clientWithHistory('forged2');
       await asOwner(
@@ -199,12 +200,12 @@ for (const backend of await backends()) {
       const copier = await clientWithHistory('forged3');
       await asOwner(db, [
         `insert into audit_log (stream, seq, at, action, client_id, user_id, flow_id, event_id, payload_digest, prev_hash, hash)
-         select stream, 9, at, action, client_id, user_id, flow_id, event_id, payload_digest, (select hash from audit_log where stream = $1 and seq = 8),
-           audit_hash((select hash from audit_log where stream = $1 and seq = 8), stream, 9, at, action, client_id, user_id, flow_id, subject, event_id, payload_digest, columns)
-         from audit_log where stream = $1 and seq = 6`,
+         select stream, 10, at, action, client_id, user_id, flow_id, event_id, payload_digest, (select hash from audit_log where stream = $1 and seq = 9),
+           audit_hash((select hash from audit_log where stream = $1 and seq = 9), stream, 10, at, action, client_id, user_id, flow_id, subject, event_id, payload_digest, columns)
+         from audit_log where stream = $1 and seq = 7`,
         [copier],
       ]);
-      assert.deepEqual(named(await findingsIn(copier)), ['event_named_twice@9']);
+      assert.deepEqual(named(await findingsIn(copier)), ['event_named_twice@10']);
     });
 
     it('signs checkpoints, publishes them as events, and holds the log to them', async () => {
@@ -214,7 +215,7 @@ for (const backend of await backends()) {
       const checkpoint = (await services.audit.checkpoint())!;
       const heads = await db.query<{ stream: string; seq: number }>('select stream, max(seq)::int as seq from audit_log group by stream');
       assert.equal(checkpoint.streams.length, heads.length);
-      assert.equal(checkpoint.streams.find((s) => s.stream === stream)!.seq, 8);
+      assert.equal(checkpoint.streams.find((s) => s.stream === stream)!.seq, 9);
       assert.equal(checkpoint.root, checkpointRoot(checkpoint.streams));
       assert.equal(checkpoint.kid, services.audit.publicKey.kid);
       const [event] = await db.query<{ payload: unknown; client_id: string | null }>(`select payload, client_id from events where type = 'audit.checkpoint' order by id desc limit 1`);
@@ -234,17 +235,17 @@ for (const backend of await backends()) {
       assert.deepEqual((await services.audit.verify(checkpoint, other.publicJwk)).checkpointProblems, [`it was signed with key ${checkpoint.kid}, not with the key given (${other.publicJwk.kid})`]);
 
       // History rewritten since, every hash recomputed: the chains hold, the checkpoint does not.
-      await asOwner(db, ["update audit_log set columns = array['name'] where stream = $1 and seq = 7", [stream]]);
-      await rechain(db, stream, 7);
+      await asOwner(db, ["update audit_log set columns = array['name'] where stream = $1 and seq = 8", [stream]]);
+      await rechain(db, stream, 8);
       assert.deepEqual(await findingsIn(stream), [], 'the chain alone cannot tell');
-      assert.deepEqual(named(await findingsIn(stream, checkpoint)), ['differs_from_checkpoint@8']);
+      assert.deepEqual(named(await findingsIn(stream, checkpoint)), ['differs_from_checkpoint@9']);
 
       // Entries removed from the end, with their events: only the checkpoint can tell.
       const cut = await clientWithHistory('cut');
       const held = (await services.audit.checkpoint())!;
-      await asOwner(db, ['delete from audit_log where stream = $1 and seq > 6', [cut]], ["delete from events where client_id = 'cut' and type = 'api_key.created' and id > (select max(event_id) from audit_log where stream = $1 and seq = 3)", [cut]]);
+      await asOwner(db, ['delete from audit_log where stream = $1 and seq > 7', [cut]], ["delete from events where client_id = 'cut' and type = 'api_key.created' and id > (select max(event_id) from audit_log where stream = $1 and seq = 3)", [cut]]);
       assert.deepEqual(await findingsIn(cut), []);
-      assert.deepEqual(named(await findingsIn(cut, held)), ['behind_checkpoint@8']);
+      assert.deepEqual(named(await findingsIn(cut, held)), ['behind_checkpoint@9']);
     });
 
     it('makes a checkpoint when the interval has passed since the last one, once among nodes', async () => {
@@ -294,15 +295,15 @@ for (const backend of await backends()) {
       const { audit } = platform.services;
       await clientWithHistory('listed');
       const first = await audit.list({ clientId: 'listed' }, { limit: 5 });
-      assert.deepEqual(first.entries.map((e) => e.seq), [8, 7, 6, 5, 4]);
+      assert.deepEqual(first.entries.map((e) => e.seq), [9, 8, 7, 6, 5]);
       const rest = await audit.list({ clientId: 'listed' }, { limit: 5, cursor: first.nextCursor });
-      assert.deepEqual(rest.entries.map((e) => e.seq), [3, 2, 1]);
+      assert.deepEqual(rest.entries.map((e) => e.seq), [4, 3, 2, 1]);
       assert.equal(rest.nextCursor, undefined);
       const shared = await audit.list({ action: 'identity.shared', clientId: 'listed' });
       assert.equal(shared.entries.length, 1);
       assert.match(shared.entries[0]!.userId!, /^usr:/);
       assert.deepEqual((await audit.list({ userId: shared.entries[0]!.userId, action: 'users.' })).entries.map((e) => e.action), ['users.insert']);
-      assert.deepEqual((await audit.list({ stream: 'client:listed', action: 'clients.' })).entries.map((e) => e.seq), [7, 2, 1]);
+      assert.deepEqual((await audit.list({ stream: 'client:listed', action: 'clients.' })).entries.map((e) => e.seq), [8, 2, 1]);
       assert.equal((await audit.list({ clientId: 'listed', until: new Date(0) })).entries.length, 0);
       await assert.rejects(audit.list({}, { cursor: 'not-a-cursor' }), { code: 'validation_failed' });
       await assert.rejects(audit.list({}, { limit: 501 }), { code: 'validation_failed' });

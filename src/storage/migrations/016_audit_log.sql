@@ -1,8 +1,8 @@
 -- The audit log: an append-only, hash-chained record of every event (flow moves, verifications,
 -- hand-overs of personal data, API keys…) and of every change to the administrative tables
--- (clients, users, signing keys, webhook subscriptions). The database writes it, from
--- triggers, so no code path that changes those can leave it out, and an entry commits or
--- rolls back with its change.
+-- (clients, users, signing keys, webhook subscriptions) and of consents (every hand-over of
+-- personal data). The database writes it, from triggers, so no code path that changes those
+-- can leave it out, and an entry commits or rolls back with its change.
 -- docs/audit.md describes the format; src/audit/chain.ts is the same encoding in TypeScript,
 -- which `idflow audit verify` recomputes: keep the two in step.
 --
@@ -102,6 +102,10 @@ create trigger signing_keys_audit after insert or update or delete on signing_ke
   for each row execute function audit_row_change('kid', '', '');
 create trigger webhook_subscriptions_audit after insert or update or delete on webhook_subscriptions
   for each row execute function audit_row_change('id', 'client_id', '');
+-- Nothing personal leaves the platform without a consent row: so every hand-over is logged
+-- from that row, whether or not the code that made it also wrote an event.
+create trigger consents_audit after insert or update or delete on consents
+  for each row execute function audit_row_change('id', 'client_id', 'user_id');
 
 -- At commit, the transaction's pending entries are chained: stream by stream in name order
 -- (so two transactions never wait on each other's stream in opposite orders), each stream
