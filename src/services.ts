@@ -26,6 +26,7 @@ import { Limits } from './limits/limits.ts';
 import { createLimitStore } from './limits/stores.ts';
 import { UserService } from './identity/users.ts';
 import { OAuthEngine } from './oauth/engine.ts';
+import { oauthPages } from './ui/pages/oauth.ts';
 import { ensureSigningKey } from './oauth/signing-keys.ts';
 import { buildProviders, buildVerificationEngine } from './verification/registry.ts';
 import type { VerificationEngine } from './verification/engine.ts';
@@ -155,6 +156,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     signingKeys: repos.signingKeys,
     signIn,
     logger,
+    pages: oauthPages,
     identityAssurance: { credentials: repos.credentials, trustFrameworks: Object.values(buildProviders(config, clock).trustFrameworks) },
   });
   const flows = new FlowEngine(repos.flows, clock, formKey);

@@ -467,7 +467,7 @@ for (const backend of await backends()) {
         const response = await page.goto(request.url.href);
         assert.equal(response?.status(), 400, redirectUri);
         assert.ok(page.url().startsWith(`${platform.url}/`), `the browser stays at the provider for ${redirectUri}`);
-        assert.equal(await heading(page), 'Something went wrong');
+        assert.equal(await heading(page), 'This link is not valid');
         assert.match((await page.textContent('main')) ?? '', /redirect_uri/);
       }
       assert.equal(app.visits.length, before, 'the app was never visited');

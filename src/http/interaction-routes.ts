@@ -3,7 +3,8 @@ import { isAppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
 import { Interactions, type InteractionView } from '../oauth/interactions.ts';
 import { pageSecurityHeaders } from '../ui/page-security.ts';
-import { consentPage, loginPage, messagePage } from '../ui/pages/oauth.ts';
+import { errorPage } from '../ui/error-page.ts';
+import { consentPage, loginPage } from '../ui/pages/oauth.ts';
 import { handOffPage, verificationFailedPage, verificationStepPage } from '../ui/pages/verification.ts';
 import { formToken, formTokenValid } from '../kernel/form-tokens.ts';
 import { signInRefusal } from './sign-in-refusal.ts';
@@ -35,7 +36,11 @@ export function registerInteractionRoutes(app: FastifyInstance, services: Servic
       .send(body);
 
   const expired = (reply: FastifyReply) =>
-    html(reply, 400, messagePage('This sign-in has expired', 'Go back to the application and start again.'));
+    html(
+      reply,
+      400,
+      errorPage({ code: 'flow_expired', title: 'This sign-in has expired', message: 'It stayed open too long, so it was closed for your security. Start again from the site or app that sent you here.' }),
+    );
 
   app.get('/interaction/:uid', { schema: { hide: true, params: uidParams } }, async (request: WithUid, reply) => {
     const view = await interactions.view(request.raw, reply.raw);
@@ -86,7 +91,7 @@ export function registerInteractionRoutes(app: FastifyInstance, services: Servic
     } catch (error) {
       if (isAppError(error) && error.code === 'too_many_requests') {
         reply.header('retry-after', String(error.retryAfter));
-        return html(reply, 429, messagePage('Too many verifications', 'Too many verifications were started. Wait a few minutes and try again.'), view);
+        return html(reply, 429, errorPage({ code: 'too_many_requests', title: 'Too many verifications', message: 'Too many verifications were started. Wait a few minutes and try again.' }, 429), view);
       }
       throw error;
     }

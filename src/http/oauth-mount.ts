@@ -6,7 +6,7 @@ import type { OAuthEngine } from '../oauth/engine.ts';
 import { OAUTH_ROUTES } from '../oauth/engine.ts';
 import { CLIENT_IP_HEADER } from '../oauth/client-ip.ts';
 import { HTML_SECURITY_HEADERS } from '../ui/page-security.ts';
-import { errorPageOf } from './error-page.ts';
+import { sendErrorPageOf } from './error-page.ts';
 import { toAppError } from './problem.ts';
 
 /** The engine's own limit on a form body; a larger one is refused before it is read. */
@@ -53,8 +53,8 @@ export function sendOAuthError(error: unknown, request: FastifyRequest, reply: F
   // The engine answers an unknown route with invalid_request and 404 too (rfc-answers.ts).
   const oauthError = appError.status >= 500 ? 'server_error' : 'invalid_request';
   const status = appError.status >= 500 ? 500 : appError.status === 404 ? 404 : 400;
+  if (BROWSER_ENDPOINTS.includes(request.url.split('?')[0]!)) return sendErrorPageOf(reply, appError, { reference: oauthError }, status);
   reply.code(status).header('cache-control', 'no-store');
-  if (BROWSER_ENDPOINTS.includes(request.url.split('?')[0]!)) return reply.type('text/html; charset=utf-8').send(errorPageOf(appError, oauthError));
   const field = appError.fields[0];
   return reply.send({ error: oauthError, error_description: field ? `${field.field.replace(/^\//, '')} ${field.message}` : appError.publicMessage });
 }

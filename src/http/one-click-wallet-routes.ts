@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../kernel/errors.ts';
 import { isOneClickError, type AdditionalInput, type OneClickReason } from '../one-click/errors.ts';
 import { isRealDate } from '../one-click/birth-date.ts';
 import type { PersonView } from '../one-click/service.ts';
@@ -8,7 +9,6 @@ import {
   endPage,
   FIELD_PREFIX,
   inputPage,
-  problemPage,
   reviewPage,
   tooManyInputsPage,
   unknownRequestPage,
@@ -17,6 +17,7 @@ import {
 } from '../ui/pages/one-click-wallet.ts';
 import { pageSecurityHeaders } from '../ui/page-security.ts';
 import { formToken, formTokenValid } from '../kernel/form-tokens.ts';
+import { sendErrorPageOf } from './error-page.ts';
 import { toAppError } from './problem.ts';
 
 const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
@@ -249,15 +250,13 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
   });
 }
 
-/** The wallet pages' one error renderer: a page in the wallet's look. */
+/** The wallet pages' one error renderer: the hosted error page, named for 1-Click. */
 export function sendWalletError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const send = (status: number, body: string) => reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
-  if (isOneClickError(error) && error.reason === 'request_not_found') return send(404, unknownRequestPage());
-  if ((error as FastifyError | null)?.validation?.some((v) => v.instancePath === '/uuid')) return send(404, unknownRequestPage());
-  const appError = toAppError(error, request);
-  if (appError.status === 404) return send(404, unknownRequestPage());
-  if (appError.status >= 500) return send(500, problemPage('Something went wrong', 'Nothing was shared. Try again in a moment.'));
-  return send(appError.status, problemPage('This page could not be read', 'Go back, reload the page and try again.'));
+  // A uuid that is not one is a link that does not work, as an unknown one is.
+  const unknownLink = (error as FastifyError | null)?.validation?.some((v) => v.instancePath === '/uuid');
+  const appError = unknownLink ? new AppError('request_not_found') : toAppError(error, request);
+  const status = appError.status === 404 ? 404 : appError.status >= 500 ? 500 : appError.status;
+  return sendErrorPageOf(reply, appError, { context: '1-Click' }, status);
 }
 
 /** One cookie's value from the Cookie header (one value needs no cookie plugin). */

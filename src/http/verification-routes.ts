@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
-import { CHECKING_REFRESH_SECONDS, checkingPage } from '../ui/pages/verification.ts';
+import { stillRefreshing, waitingPage, WAIT_REFRESH_SECONDS } from '../ui/waiting-page.ts';
 import { imageLimits } from '../verification/registry.ts';
 import { registerSandboxRoutes } from './sandbox-verification-routes.ts';
 
@@ -29,7 +29,8 @@ const PROBLEM = {
 /**
  * The verification engine's browser and webhook doors:
  * - GET /verification/{id}/return — where a vendor sends the person back: a page that
- *   waits (no script: it refreshes itself) until the result is in, then a 303 to returnTo;
+ *   waits (no script: it refreshes itself for a while, then offers to check again) until
+ *   the result is in, then a 303 to returnTo;
  * - POST /verification/webhooks/{provider} — a vendor's webhook, body kept raw for its signature;
  * - the sandbox's hosted steps, when the sandbox is enabled.
  */
@@ -40,12 +41,13 @@ export async function registerVerificationRoutes(app: FastifyInstance, services:
     const view = await engine.refresh(request.params.id);
     if (!view) throw new AppError('not_found', 'No such verification');
     if (view.state !== 'created' && view.state !== 'in_progress') return reply.redirect(view.returnTo, 303);
+    const wait = { since: view.updatedAt, now: services.clock.now() };
+    if (stillRefreshing(wait)) reply.header('refresh', String(WAIT_REFRESH_SECONDS));
     return reply
       .code(200)
       .header('cache-control', 'no-store')
-      .header('refresh', String(CHECKING_REFRESH_SECONDS))
       .type('text/html; charset=utf-8')
-      .send(checkingPage(view.id));
+      .send(waitingPage({ ...wait, context: 'Identity verification', checkHref: `/verification/${view.id}/return` }));
   });
 
   await app.register(async (scope) => {

@@ -53,6 +53,8 @@ export interface WebKycPageView {
   backUrl: string | undefined;
   /** Where the flow's forms may end (the client's checked redirect_uri). */
   redirectUri: string;
+  /** Why a failed flow failed (a verification reason code, `cancelled_by_person`, `expired`). */
+  failure: string | undefined;
 }
 
 export type AuthorizeOutcome =
@@ -64,8 +66,8 @@ export type ResumeOutcome =
   | { kind: 'unknown' }
   /** Send the browser back to the operator (with a code, or an error). */
   | { kind: 'redirect'; location: string }
-  /** The result is not in yet: show a page that looks again shortly. */
-  | { kind: 'waiting'; page: WebKycPageView }
+  /** The result is not in yet (awaited since `since`): show a page that looks again shortly. */
+  | { kind: 'waiting'; page: WebKycPageView; since: Date }
   /** The person has not started the verification yet: show the introduction. */
   | { kind: 'intro'; page: WebKycPageView }
   /** Already handed back to the operator (a reload, a second tab). */
@@ -167,11 +169,21 @@ export class WebKyc {
     return { kind: 'verification', next };
   }
 
-  /** The person declined on the introduction page. */
+  /**
+   * The person declined on the introduction page, or stopped waiting for the result: the
+   * verification stops (unless its result came in meanwhile, which then goes on as usual).
+   */
   async cancel(flowId: string): Promise<ResumeOutcome> {
     const flow = await this.#find(flowId);
     if (!flow) return { kind: 'unknown' };
-    if (flow.state !== 'created') return this.resume(flowId);
+    if (flow.state === 'verifying') {
+      try {
+        await this.#d.verification.cancel(flow.context.verificationId!);
+      } catch (error) {
+        if (isAppError(error) && ['invalid_transition', 'flow_expired', 'flow_conflict', 'not_found'].includes(error.code)) return this.resume(flowId);
+        throw error;
+      }
+    } else if (flow.state !== 'created') return this.resume(flowId);
     return this.#fail(flow, 'cancelled_by_person');
   }
 
@@ -202,7 +214,7 @@ export class WebKyc {
       case 'expired':
         return this.#fail(flow, verification.reasons[0] ?? (verification.state === 'cancelled' ? 'cancelled_by_person' : 'provider_timeout'));
       default:
-        return flow.expired ? this.#fail(flow, 'expired') : { kind: 'waiting', page: pageView(flow, client) };
+        return flow.expired ? this.#fail(flow, 'expired') : { kind: 'waiting', page: pageView(flow, client), since: verification.updatedAt };
     }
   }
 
@@ -347,7 +359,14 @@ export class WebKyc {
 }
 
 function pageView(flow: WebKycFlow, client: ClientRecord | undefined): WebKycPageView {
-  return { flowId: flow.id, state: flow.state, clientName: client?.name ?? flow.clientId ?? '', backUrl: flow.data.backUrl, redirectUri: flow.data.redirectUri };
+  return {
+    flowId: flow.id,
+    state: flow.state,
+    clientName: client?.name ?? flow.clientId ?? '',
+    backUrl: flow.data.backUrl,
+    redirectUri: flow.data.redirectUri,
+    failure: flow.context.reason,
+  };
 }
 
 /** What the details hand the operator, by name: the document's fields and its two images (the face stays). */

@@ -8,13 +8,11 @@ import type { ClientsRepo } from '../storage/clients-repo.ts';
 import type { OidcPayloadsRepo } from '../storage/oidc-payloads-repo.ts';
 import type { SigningKeysRepo } from '../storage/signing-keys-repo.ts';
 import type { UsersRepo } from '../storage/users-repo.ts';
-import { page } from '../ui/layout.ts';
-import { html, trusted } from '../ui/html.ts';
-import { withFormDestinations } from '../ui/page-security.ts';
 import { adapterFactory } from './adapter.ts';
 import { registerPasswordGrant } from './password-grant.ts';
 import { answerAsTheRfcsSay, asTheRfcsName, unknownRoutesAsOAuthErrors } from './rfc-answers.ts';
 import { urlsFromIssuer } from './issuer-urls.ts';
+import { catalogueCodeOf, clientSiteOf, type OAuthPages } from './pages.ts';
 import { isLoopbackUrl } from '../kernel/urls.ts';
 import { SCOPE_CLAIMS, STANDARD_SCOPES } from './scopes.ts';
 import { SIGNING_ALG } from './signing-keys.ts';
@@ -37,6 +35,8 @@ export interface OAuthEngineDeps {
   signingKeys: SigningKeysRepo;
   signIn: PasswordSignIn;
   logger: Logger;
+  /** The pages the engine shows a person (errors, sign-out), from the hosted pages' layer. */
+  pages: OAuthPages;
   /** Verified claims (OpenID Connect for Identity Assurance) from the wallet; none without it. */
   identityAssurance?: IdentityAssuranceDeps | undefined;
 }
@@ -167,14 +167,11 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
         enabled: true,
         logoutSource: async (ctx, form) => {
           // The form leads, through the engine, to the post_logout_redirect_uri (already checked against the client's).
-          allowFormDestination(ctx, ctx.oidc.params?.post_logout_redirect_uri);
-          ctx.body = page({
-            title: 'Sign out',
-            body: html`<p>Do you want to sign out?</p>${trusted(form)}<button form="op.logoutForm" type="submit" name="logout" value="yes" autofocus>Sign out</button><button form="op.logoutForm" class="secondary" type="submit">Stay signed in</button>`,
-          });
+          allowFormDestination(deps.pages, ctx, ctx.oidc.params?.post_logout_redirect_uri);
+          ctx.body = deps.pages.logout(form);
         },
         postLogoutSuccessSource: async (ctx) => {
-          ctx.body = page({ title: 'Signed out', body: html`<p>You are signed out.</p>` });
+          ctx.body = deps.pages.signedOut();
         },
       },
     },
@@ -216,13 +213,18 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
       if (client.clientAuthMethod !== 'none' && ctx.oidc.route !== 'userinfo') return false;
       return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
     },
+    // An error the engine cannot send back to the client (no client, no checked redirect URI):
+    // a worded page for the person, with the status kept and the developer's text left out.
     renderError: async (ctx, raw) => {
-      const out = asTheRfcsName(raw);
+      const error = String(asTheRfcsName(raw).error ?? 'server_error');
+      const client = ctx.oidc?.client;
+      const site = clientSiteOf(client?.redirectUris, ctx.oidc?.params?.redirect_uri);
+      const name = client?.clientName ?? client?.clientId;
       ctx.type = 'html';
-      ctx.body = page({
-        title: 'Something went wrong',
-        body: html`<p>${out.error_description ?? 'The request could not be completed.'}</p><p class="muted">Error: <code>${out.error}</code></p>`,
-      });
+      ctx.body = deps.pages.error(
+        { code: catalogueCodeOf(error, ctx.status), reference: error, context: name, back: site ? { href: site, text: `Back to ${name}` } : undefined },
+        ctx.status,
+      );
     },
   };
 
@@ -243,7 +245,7 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
   // A form_post answer is a page whose form goes to the client's redirect_uri, once the engine has checked it.
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.oidc?.redirectUriCheckPerformed && ctx.response.is('html')) allowFormDestination(ctx, ctx.oidc.params?.redirect_uri);
+    if (ctx.oidc?.redirectUriCheckPerformed && ctx.response.is('html')) allowFormDestination(deps.pages, ctx, ctx.oidc.params?.redirect_uri);
   });
 
   provider.on('server_error', (_ctx, error) => deps.logger.error({ err: { name: error.name, message: error.message } }, 'oauth server error'));
@@ -251,8 +253,8 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
   return provider;
 }
 
-/** Lets the page being answered send its form on to `url` as well (see src/ui/page-security.ts). */
-function allowFormDestination(ctx: { response: { get(name: string): string }; set(name: string, value: string): void }, url: unknown): void {
+/** Lets the page being answered send its form on to `url` as well (the pages' security policy says how). */
+function allowFormDestination(pages: OAuthPages, ctx: { response: { get(name: string): string }; set(name: string, value: string): void }, url: unknown): void {
   const csp = ctx.response.get('content-security-policy');
-  if (csp && typeof url === 'string') ctx.set('content-security-policy', withFormDestinations(csp, [url]));
+  if (csp && typeof url === 'string') ctx.set('content-security-policy', pages.withFormDestinations(csp, [url]));
 }

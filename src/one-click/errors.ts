@@ -1,7 +1,10 @@
+import { AppError, type ErrorCode } from '../kernel/errors.ts';
+
 /**
- * Why a 1-Click request cannot go on, as the core names it. Each door renders these in
- * its own words (the Verified facade as OCE codes, the Hosted pages as sentences); the
- * names are stable, the messages are not.
+ * Why a 1-Click request cannot go on: codes of the one catalogue (src/kernel/errors.ts)
+ * that the 1-Click core raises. Each door renders them in its own words (the Verified
+ * facade as OCE codes, the Hosted pages as sentences); the codes are stable, the messages
+ * are not.
  */
 export const ONE_CLICK_REASONS = [
   'unsupported_phone',
@@ -26,7 +29,7 @@ export const ONE_CLICK_REASONS = [
   'sms_limited',
   'invalid_input',
   'person_token_required',
-] as const;
+] as const satisfies readonly ErrorCode[];
 
 export type OneClickReason = (typeof ONE_CLICK_REASONS)[number];
 
@@ -52,18 +55,24 @@ export interface OneClickErrorDetails {
   explanation?: string;
 }
 
-export class OneClickError extends Error {
-  readonly reason: OneClickReason;
-  readonly details: OneClickErrorDetails;
+/**
+ * An AppError raised by the 1-Click core: the same type every renderer takes, built from
+ * one of its reasons with the facts its doors show (`details`). `reason` is its code.
+ */
+export class OneClickError extends AppError {
+  declare readonly code: OneClickReason;
+  declare readonly details: Readonly<OneClickErrorDetails>;
 
   constructor(reason: OneClickReason, details: OneClickErrorDetails = {}) {
-    super(reason);
-    this.name = 'OneClickError';
-    this.reason = reason;
-    this.details = details;
+    super(reason, undefined, { details, retryAfter: details.retryAfter });
+  }
+
+  get reason(): OneClickReason {
+    return this.code;
   }
 }
 
+/** An error the 1-Click core raised (renderers go by its code, as for any AppError). */
 export function isOneClickError(error: unknown): error is OneClickError {
   return error instanceof OneClickError;
 }

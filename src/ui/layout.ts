@@ -7,6 +7,8 @@ export interface PageOptions {
   context?: string | undefined;
   body: Html;
   lang?: string;
+  /** Seconds after which the page loads itself again (a waiting page; no script needed). */
+  refreshSeconds?: number | undefined;
 }
 
 /**
@@ -22,7 +24,7 @@ export function page(options: PageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${options.title}</title>
-<style>${trusted(STYLES)}</style>
+${options.refreshSeconds ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}">\n` : ''}<style>${trusted(STYLES)}</style>
 </head>
 <body>
 <main class="card" aria-labelledby="page-title">

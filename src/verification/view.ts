@@ -16,6 +16,8 @@ export interface VerificationView {
   providerTxn: string | undefined;
   verifiedAt: Date | undefined;
   createdAt: Date;
+  /** When it last changed (a step, a result): a waiting page waits from here. */
+  updatedAt: Date;
   expiresAt: Date;
   dataDeleted: boolean;
 }
@@ -35,6 +37,7 @@ export function toView(v: VerificationRecord): VerificationView {
     providerTxn: v.providerTxn,
     verifiedAt: v.verifiedAt,
     createdAt: v.createdAt,
+    updatedAt: v.updatedAt,
     expiresAt: v.expiresAt,
     dataDeleted: v.dataDeletedAt !== undefined,
   };

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toAppError } from '../../http/problem.ts';
-import type { AppError } from '../../kernel/errors.ts';
+import type { AppError, ErrorCode } from '../../kernel/errors.ts';
 
 /**
  * Web KYC's API errors. Authenteq never published the Web KYC error body (the seed's
@@ -28,7 +28,7 @@ export const WEB_KYC_ERRORS = {
 
 export type WebKycErrorCode = keyof typeof WEB_KYC_ERRORS;
 
-export function sendWebKycError(reply: FastifyReply, errorCode: WebKycErrorCode, errorMessage: string): FastifyReply {
+function sendWebKycError(reply: FastifyReply, errorCode: WebKycErrorCode, errorMessage: string): FastifyReply {
   if (errorCode === 'TOKEN_MISSING') reply.header('www-authenticate', 'Bearer realm="web-kyc"');
   // RFC 6750 §3: the challenge says why a presented token was refused.
   if (errorCode === 'TOKEN_INVALID') reply.header('www-authenticate', 'Bearer realm="web-kyc", error="invalid_token"');
@@ -48,8 +48,23 @@ export function sendWebKycApiError(error: unknown, request: FastifyRequest, repl
   return sendAppErrorAsWebKyc(reply, request, toAppError(error, request));
 }
 
+/**
+ * Catalogue codes in Web KYC's words: its error codes are this facade's translation of the
+ * one catalogue (src/kernel/errors.ts). The message is the error's public one; a code not
+ * listed is INTERNAL_ERROR, its detail kept for the log.
+ */
+const AS_WEB_KYC: Partial<Record<ErrorCode, WebKycErrorCode>> = {
+  invalid_redirect_uri: 'INVALID_REQUEST_PARAMETER',
+  invalid_code: 'INVALID_CODE',
+  invalid_client: 'API_KEYS_INVALID',
+  unauthenticated: 'TOKEN_MISSING',
+  invalid_token: 'TOKEN_INVALID',
+};
+
 /** An AppError in Web KYC's shape; internal detail stays in the log. */
 export function sendAppErrorAsWebKyc(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
+  const translated = AS_WEB_KYC[error.code];
+  if (translated) return sendWebKycError(reply, translated, error.publicMessage);
   switch (error.code) {
     case 'validation_failed': {
       const field = error.fields[0];

@@ -1,8 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toAppError } from '../../http/problem.ts';
+import type { ErrorCode } from '../../kernel/errors.ts';
 import type { WebKycPageView } from '../../kyc/web-kyc.ts';
 import type { FatalReason } from '../../kyc/web-kyc-request.ts';
 import { html, type Html } from '../../ui/html.ts';
+import { errorPage as hostedErrorPage, type PageLink } from '../../ui/error-page.ts';
+import { failedVerificationPage } from '../../ui/pages/verification.ts';
+import { waitingPage as sharedWaitingPage } from '../../ui/waiting-page.ts';
+import { retryCanHelp } from '../../verification/retry.ts';
 import { page } from '../../ui/layout.ts';
 
 /**
@@ -12,10 +17,13 @@ import { page } from '../../ui/layout.ts';
  */
 
 /** The operator's `back_url`, named by its host so the person sees where the link goes. */
+function backOf(view: WebKycPageView): PageLink | undefined {
+  return view.backUrl ? { href: view.backUrl, text: `Back to ${URL.parse(view.backUrl)?.host ?? view.backUrl}` } : undefined;
+}
+
 function backLink(view: WebKycPageView): Html | string {
-  if (!view.backUrl) return '';
-  const host = URL.parse(view.backUrl)?.host ?? view.backUrl;
-  return html`<p><a class="back" href="${view.backUrl}" rel="noreferrer">Back to ${host}</a></p>`;
+  const back = backOf(view);
+  return back ? html`<p><a class="back" href="${back.href}" rel="noreferrer">${back.text}</a></p>` : '';
 }
 
 export function introPage(view: WebKycPageView, csrf: string): string {
@@ -42,45 +50,68 @@ ${backLink(view)}`,
   });
 }
 
-/** Reloads itself every 2 seconds (no script needed) until the result is in. */
-export function waitingPage(view: WebKycPageView): string {
-  const markup = page({
-    title: 'Checking your document…',
+/**
+ * While the result is not in: the one waiting page (it reloads itself for a while, then
+ * offers to check again), with two ways out: stop the verification and go back to the
+ * client (its redirect_uri, with access_denied), or the operator's "Back to …" link.
+ */
+export function waitingPage(view: WebKycPageView, wait: { since: Date; now: Date; csrf: string }): string {
+  return sharedWaitingPage({
     context: view.clientName,
-    body: html`<p role="status">We are checking your document and your photos. This page updates by itself; it usually takes a few seconds.</p>
-<p><a class="button secondary" href="/web-kyc/flows/${view.flowId}/continue">Check now</a></p>
-${backLink(view)}`,
+    checkHref: `/web-kyc/flows/${view.flowId}/continue`,
+    since: wait.since,
+    now: wait.now,
+    back: backOf(view),
+    leave: html`<form method="post" action="/web-kyc/flows/${view.flowId}/cancel">
+  <input type="hidden" name="csrf" value="${wait.csrf}">
+  <button type="submit" class="secondary">Stop and return to ${view.clientName}</button>
+</form>`,
   });
-  return markup.replace('</head>', '<meta http-equiv="refresh" content="2">\n</head>');
 }
 
 /** The hand-over to a vendor's own pages is the one every door uses. */
 export { handOffPage } from '../../ui/pages/verification.ts';
 
 export function finishedPage(view: WebKycPageView, verified: boolean): string {
+  if (!verified) return failedPage(view);
   return page({
-    title: verified ? 'Verification complete' : 'Verification ended',
+    title: 'Verification complete',
     context: view.clientName,
-    body: html`<p>${verified ? `Your identity has been sent to ${view.clientName}.` : `This verification has ended.`} You can close this window.</p>${backLink(view)}`,
+    body: html`<p>Your identity has been sent to ${view.clientName}. You can close this window.</p>${backLink(view)}`,
   });
 }
 
-const FATAL_TEXT: Record<FatalReason | 'unknown_flow' | 'other_browser' | 'bad_request' | 'server_error', { title: string; message: string; code: string }> = {
-  missing_client_id: { title: 'This link is not complete', message: 'The link that brought you here does not name the application asking for the verification.', code: 'invalid_request' },
-  unknown_client: { title: 'Unknown application', message: 'The application that sent you here is not registered.', code: 'invalid_client' },
-  missing_redirect_uri: { title: 'This link is not complete', message: 'The link that brought you here does not say where to return.', code: 'invalid_request' },
-  redirect_uri_not_registered: { title: 'This link is not valid', message: 'The return address in the link is not one the application registered.', code: 'invalid_redirect_uri' },
-  redirect_uri_not_secure: { title: 'This link is not valid', message: 'The return address in the link is not a secure (https) address.', code: 'invalid_redirect_uri' },
-  unknown_flow: { title: 'This verification has ended', message: 'It is complete, expired or unknown. Go back to the application and start again.', code: 'unknown_flow' },
-  other_browser: { title: 'Continue in the same browser', message: 'This verification was started in another browser or window. Go back to the application and start again here.', code: 'other_browser' },
-  bad_request: { title: 'This link is not valid', message: 'Go back to the application and start again.', code: 'invalid_request' },
-  server_error: { title: 'Something went wrong', message: 'The verification could not continue because of a problem on our side. Try again in a moment.', code: 'server_error' },
+/**
+ * A flow that ended without a verified identity (seen again after the hand-back): why, and,
+ * where another attempt can help, the way to make one: a new verification is the
+ * operator's to start, so the retry leads back to its site.
+ */
+function failedPage(view: WebKycPageView): string {
+  const reasons = [view.failure ?? 'expired'];
+  const back = backOf(view);
+  const retry = back && retryCanHelp(reasons) ? { href: back.href, text: `Try again from ${URL.parse(back.href)?.host ?? back.href}` } : undefined;
+  return failedVerificationPage({ reasons, context: view.clientName, retry, back: retry ? undefined : back });
+}
+
+/**
+ * What the person is told when the flow cannot go on: a catalogue code, this door's words
+ * for the situation, and the code a person can quote (OAuth's names, as /authorize speaks OAuth).
+ */
+const FATAL: Record<FatalReason | 'unknown_flow' | 'other_browser' | 'bad_request' | 'server_error', { code: ErrorCode; title: string; message: string; reference: string }> = {
+  missing_client_id: { code: 'validation_failed', title: 'This link is not complete', message: 'The link that brought you here does not name the application asking for the verification.', reference: 'invalid_request' },
+  unknown_client: { code: 'invalid_client', title: 'Unknown application', message: 'The application that sent you here is not registered, so we cannot verify you on its behalf.', reference: 'invalid_client' },
+  missing_redirect_uri: { code: 'validation_failed', title: 'This link is not complete', message: 'The link that brought you here does not say where to return.', reference: 'invalid_request' },
+  redirect_uri_not_registered: { code: 'invalid_redirect_uri', title: 'This link is not valid', message: 'The return address in the link is not one the application registered, so we did not send you there.', reference: 'invalid_redirect_uri' },
+  redirect_uri_not_secure: { code: 'invalid_redirect_uri', title: 'This link is not valid', message: 'The return address in the link is not a secure (https) address, so we did not send you there.', reference: 'invalid_redirect_uri' },
+  unknown_flow: { code: 'not_found', title: 'This verification has ended', message: 'It is complete, expired or unknown. Start again from the site or app that sent you here.', reference: 'unknown_flow' },
+  other_browser: { code: 'other_browser', title: 'Continue in the same browser', message: 'This verification was started in another browser or window. Start again here from the site or app that sent you.', reference: 'other_browser' },
+  bad_request: { code: 'validation_failed', title: 'This link is not valid', message: 'Start again from the site or app that sent you here.', reference: 'invalid_request' },
+  server_error: { code: 'internal', title: 'Something went wrong', message: 'The verification could not continue because of a problem on our side. Try again in a moment.', reference: 'server_error' },
 };
 
 /** An error shown to the person, never sent to a redirect URI. */
-export function errorPage(reason: keyof typeof FATAL_TEXT): string {
-  const text = FATAL_TEXT[reason];
-  return page({ title: text.title, body: html`<p>${text.message}</p><p class="muted">Error: <code>${text.code}</code></p>` });
+export function errorPage(reason: keyof typeof FATAL): string {
+  return hostedErrorPage(FATAL[reason]);
 }
 
 /** The Web KYC pages' one error renderer: a page, never JSON, never a redirect to an unchecked URI. */

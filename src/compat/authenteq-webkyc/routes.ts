@@ -7,7 +7,7 @@ import type { ResumeOutcome } from '../../kyc/web-kyc.ts';
 import { WEB_KYC_PAGES, webKycFlow } from '../../kyc/web-kyc-flow.ts';
 import type { Services } from '../../services.ts';
 import { authenteqDetailsJson } from './details.ts';
-import { isMultipartLimit, sendWebKycApiError, sendWebKycError } from './errors.ts';
+import { isMultipartLimit, sendWebKycApiError } from './errors.ts';
 import { pageSecurityHeaders } from '../../ui/page-security.ts';
 import { errorPage, finishedPage, handOffPage, introPage, sendWebKycPageError, waitingPage } from './pages.ts';
 import { TAG, authorizeQuery, bearerHeaders, detailsResponse, errorResponse, htmlPage, tokenBody, tokenResponse, type TokenBody } from './schemas.ts';
@@ -57,7 +57,9 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
         reply.headers(pageSecurityHeaders([outcome.page.redirectUri]));
         return sendHtml(reply, 200, introPage(outcome.page, csrfToken(outcome.page.flowId)));
       case 'waiting':
-        return sendHtml(reply, 200, waitingPage(outcome.page));
+        // Stopping ends at the client's redirect_uri.
+        reply.headers(pageSecurityHeaders([outcome.page.redirectUri]));
+        return sendHtml(reply, 200, waitingPage(outcome.page, { since: outcome.since, now: services.clock.now(), csrf: csrfToken(outcome.page.flowId) }));
       case 'finished':
         return sendHtml(reply, 200, finishedPage(outcome.page, outcome.verified));
     }
@@ -116,7 +118,7 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
 
     scope.post(
       `${WEB_KYC_PAGES}/:flowId/cancel`,
-      { schema: { tags: [TAG], summary: 'Decline the verification (hosted form)', params: flowParams, body: csrfBody, response: { 200: html200, 303: redirect303, 403: html200, 404: html200 } } },
+      { schema: { tags: [TAG], summary: 'Decline the verification, or stop waiting for its result (hosted form)', params: flowParams, body: csrfBody, response: { 200: html200, 303: redirect303, 403: html200, 404: html200 } } },
       async (request: FlowRequest, reply) => {
         if (!sameBrowser(request) || !formTokenValid(services.formKey, `web_kyc_form:${request.params.flowId}`, request.body?.csrf)) {
           return sendHtml(reply, 403, errorPage('other_browser'));
@@ -169,12 +171,12 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
         if (outcome.ok) return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send({ token: outcome.token });
         switch (outcome.problem) {
           case 'invalid_client':
-            return sendWebKycError(reply, 'API_KEYS_INVALID', 'clientId or clientSecret is not valid');
+            throw new AppError('invalid_client', 'clientId or clientSecret is not valid');
           case 'redirect_uri_mismatch':
-            return sendWebKycError(reply, 'INVALID_REQUEST_PARAMETER', 'redirectUri is not the one the code was issued for');
+            throw new AppError('invalid_redirect_uri', 'redirectUri is not the one the code was issued for');
           case 'code_reused':
           case 'invalid_code':
-            return sendWebKycError(reply, 'INVALID_CODE', 'The code is invalid, expired or was already used');
+            throw new AppError('invalid_code', 'The code is invalid, expired or was already used');
         }
       },
     );
@@ -192,9 +194,9 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
       },
       async (request, reply) => {
         const token = bearer(request.headers.authorization);
-        if (!token) return sendWebKycError(reply, 'TOKEN_MISSING', 'Send the token as Authorization: Bearer <token>');
+        if (!token) throw new AppError('unauthenticated', 'Send the token as Authorization: Bearer <token>');
         const details = await webKyc.details(token);
-        if (!details) return sendWebKycError(reply, 'TOKEN_INVALID', 'The token is invalid, expired or revoked');
+        if (!details) throw new AppError('invalid_token', 'The token is invalid, expired or revoked');
         // The body is written as bytes (authenteqDetailsJson), not through the schema serializer:
         // two base64 images make it ~100 KB of long strings. It is the shape detailsResponse describes.
         return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(authenteqDetailsJson(details));

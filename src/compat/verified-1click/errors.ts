@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppError } from '../../kernel/errors.ts';
+import type { AppError, ErrorCode } from '../../kernel/errors.ts';
 import { toAppError } from '../../http/problem.ts';
-import { isOneClickError, type OneClickError, type OneClickReason } from '../../one-click/errors.ts';
+import type { OneClickErrorDetails } from '../../one-click/errors.ts';
 
 /**
  * Verified's error body, the Feathers shape: `{name, message, code, className, data:
@@ -28,11 +28,14 @@ const FEATHERS: Record<number, { name: string; className: string }> = {
 interface Rendering {
   status: number;
   errorCode: string;
-  message: string | ((e: OneClickError) => string);
+  message: string | ((details: OneClickErrorDetails) => string);
 }
 
-/** Each core reason as the Verified API says it. */
-export const OCE: Record<OneClickReason, Rendering> = {
+/**
+ * Catalogue codes as the Verified API says them: Verified's OCE codes are this facade's
+ * translation of the one catalogue (src/kernel/errors.ts). A code not listed is ERR001.
+ */
+export const OCE: Partial<Record<ErrorCode, Rendering>> = {
   unsupported_phone: { status: 400, errorCode: 'OCE002', message: 'Unsupported phone number to use 1-Click' },
   identifier_required: { status: 400, errorCode: 'OCE003', message: "Either 'phone' or 'email' is required" },
   mandatory_credentials_missing: { status: 400, errorCode: 'OCE007', message: 'Unable to use 1-click due to missing mandatory credentials' },
@@ -41,15 +44,17 @@ export const OCE: Record<OneClickReason, Rendering> = {
   additional_input_required: {
     status: 400,
     errorCode: 'OCE011',
-    message: (e) => `Additional information is required to source data for user: ${(e.details.additionalInputs ?? []).join(', ')}`,
+    message: (d) => `Additional information is required to source data for user: ${(d.additionalInputs ?? []).join(', ')}`,
   },
   input_mismatch: {
     status: 400,
     errorCode: 'OCE012',
-    message: (e) => (e.details.mismatched ?? []).map((i) => (i === 'birthDate' ? 'BirthDate mismatch' : 'SSN4 mismatch')).join(' and ') + '.',
+    message: (d) => (d.mismatched ?? []).map((i) => (i === 'birthDate' ? 'BirthDate mismatch' : 'SSN4 mismatch')).join(' and ') + '.',
   },
   nothing_found: { status: 400, errorCode: 'OCE013', message: 'No credentials found' },
   request_expired: { status: 410, errorCode: 'OCE014', message: '1-Click Request Expired' },
+  // The flow engine's own answer to an expired flow, in the words of this door.
+  flow_expired: { status: 410, errorCode: 'OCE014', message: '1-Click Request Expired' },
   request_not_found: { status: 404, errorCode: 'OCE015', message: '1-Click Not Found' },
   conflict: { status: 409, errorCode: 'OCE016', message: '1-Click Conflict Request for this Phone Number, Please Try Again' },
   risk_blocked: { status: 400, errorCode: 'OCE017', message: '1-Click Blocked: Risk Score Too High' },
@@ -58,19 +63,20 @@ export const OCE: Record<OneClickReason, Rendering> = {
   not_configured: { status: 403, errorCode: 'OCE020', message: 'Brand cannot be used for 1-Click API' },
   declined: { status: 403, errorCode: 'OCE021', message: 'User Opted Out' },
   not_completed: { status: 409, errorCode: 'OCE001', message: 'The user has not completed this 1-Click request yet' },
-  wrong_integration: { status: 400, errorCode: 'OCE001', message: (e) => e.details.explanation ?? 'Not available for this integration type' },
+  wrong_integration: { status: 400, errorCode: 'OCE001', message: (d) => d.explanation ?? 'Not available for this integration type' },
   redirect_url_required: { status: 400, errorCode: 'OCE001', message: 'A redirect URL is required: send redirectUrl or set the brand default' },
   sms_limited: { status: 429, errorCode: 'OCE001', message: 'Too many verification codes were sent to this phone; try again later' },
-  invalid_input: { status: 400, errorCode: 'ERR001', message: (e) => e.details.explanation ?? 'Invalid request' },
+  invalid_input: { status: 400, errorCode: 'ERR001', message: (d) => d.explanation ?? 'Invalid request' },
   // The Hosted pages' own rule; the API never meets it.
   person_token_required: { status: 403, errorCode: 'OCE001', message: 'This request continues where the code was entered' },
 };
 
-export function sendOneClickError(reply: FastifyReply, error: OneClickError): FastifyReply {
-  const rendering = OCE[error.reason];
-  const message = typeof rendering.message === 'string' ? rendering.message : rendering.message(error);
-  const { additionalInputs, inputAttemptsExceeded, riskSignals, retryAfter } = error.details;
-  if (retryAfter) reply.header('retry-after', String(retryAfter));
+/** A catalogue code Verified has a code for, in its words and with the facts its body carries. */
+function sendOce(reply: FastifyReply, error: AppError, rendering: Rendering): FastifyReply {
+  const details = error.details as OneClickErrorDetails;
+  const message = typeof rendering.message === 'string' ? rendering.message : rendering.message(details);
+  const { additionalInputs, inputAttemptsExceeded, riskSignals } = details;
+  if (error.retryAfter) reply.header('retry-after', String(error.retryAfter));
   return send(reply, rendering.status, message, {
     errorCode: rendering.errorCode,
     ...(additionalInputs ? { additionalInputs } : {}),
@@ -81,10 +87,11 @@ export function sendOneClickError(reply: FastifyReply, error: OneClickError): Fa
   });
 }
 
-/** The 1-Click API's one error renderer: a core reason as its OCE code, anything else as ERR001. */
+/** The 1-Click API's one error renderer: a catalogue code as its OCE code, anything else as ERR001. */
 export function sendVerifiedError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (isOneClickError(error)) return sendOneClickError(reply, error);
-  return sendGenericError(reply, toAppError(error, request));
+  const appError = toAppError(error, request);
+  const rendering = OCE[appError.code];
+  return rendering ? sendOce(reply, appError, rendering) : sendGenericError(reply, appError);
 }
 
 /** Anything that is not a 1-Click reason (authentication, malformed requests, our own failures). */

@@ -1,5 +1,8 @@
-import { html, type Html } from '../html.ts';
+import type { OAuthPages } from '../../oauth/pages.ts';
+import { errorPage } from '../error-page.ts';
+import { html, trusted, type Html } from '../html.ts';
 import { alert, page } from '../layout.ts';
+import { withFormDestinations } from '../page-security.ts';
 
 const SCOPE_TEXT: Record<string, string> = {
   openid: 'Know who you are (your account id)',
@@ -64,6 +67,15 @@ export function consentPage(input: { uid: string; clientName: string; csrf: stri
   });
 }
 
-export function messagePage(title: string, message: string): string {
-  return page({ title, body: html`<p>${message}</p>` });
-}
+
+/** The pages the OAuth engine shows by itself, handed to it when it is built (src/services.ts). */
+export const oauthPages: OAuthPages = {
+  error: (view, status) => errorPage(view, status),
+  logout: (form) =>
+    page({
+      title: 'Sign out',
+      body: html`<p>Do you want to sign out?</p>${trusted(form)}<button form="op.logoutForm" type="submit" name="logout" value="yes" autofocus>Sign out</button><button form="op.logoutForm" class="secondary" type="submit">Stay signed in</button>`,
+    }),
+  signedOut: () => page({ title: 'Signed out', body: html`<p>You are signed out.</p>` }),
+  withFormDestinations,
+};

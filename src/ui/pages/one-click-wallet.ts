@@ -2,6 +2,7 @@ import type { AdditionalInput } from '../../one-click/errors.ts';
 import type { PersonField } from '../../one-click/review.ts';
 import type { PersonView } from '../../one-click/service.ts';
 import { html, trusted, type Html } from '../html.ts';
+import { errorPage } from '../error-page.ts';
 import { alert, page } from '../layout.ts';
 
 /**
@@ -300,11 +301,7 @@ ${declineForm(input, `Return to ${input.brand.name}`)}`,
   );
 }
 
-/** A page for when no request is at hand (an unknown link, a form that cannot be read): no brand is shown. */
-export function problemPage(heading: string, message: string): string {
-  return page({ title: heading, context: '1-Click', body: html`<p>${message}</p>` });
-}
-
+/** A link to no request (unknown, mistyped, not a Hosted one): the hosted error page, with no brand shown. */
 export function unknownRequestPage(): string {
-  return problemPage('This link does not work', 'The link may be mistyped or too old. Go back to the site or app that sent it and start again.');
+  return errorPage({ code: 'request_not_found', context: '1-Click' }, 404);
 }

@@ -1,20 +1,8 @@
 import type { RejectionReason } from '../../verification/types.ts';
-import { html } from '../html.ts';
+import { retryCanHelp } from '../../verification/retry.ts';
+import { errorPage, type PageLink } from '../error-page.ts';
+import { html, type Html } from '../html.ts';
 import { page } from '../layout.ts';
-
-/** Seconds between two looks of the waiting page at the verification. */
-export const CHECKING_REFRESH_SECONDS = 2;
-
-/** While a vendor's result is pending: a page that looks again by itself (no script). */
-export function checkingPage(id: string): string {
-  return page({
-    title: 'Checking your document…',
-    context: 'Identity verification',
-    body: html`<meta http-equiv="refresh" content="${CHECKING_REFRESH_SECONDS}">
-<p role="status" aria-live="polite">This usually takes a few seconds. This page looks again by itself; you can also
-<a href="/verification/${id}/return">check now</a>.</p>`,
-  });
-}
 
 /**
  * Hands the person over to a verification vendor's own pages. A page, not a redirect: the
@@ -41,7 +29,8 @@ ${actions(input, 'Verify my identity')}`,
   });
 }
 
-const REASON_TEXT: Record<RejectionReason, string> = {
+/** Each reason code (docs/verification.md) as the person is told it, with what may help. */
+const REASON_TEXT: Record<RejectionReason | 'expired', string> = {
   liveness_failed: 'The photo of your face did not show a live person. Take a new photo of yourself, not of a picture or a screen.',
   face_mismatch: 'Your face did not match the photo in the document.',
   document_expired: 'The document has expired. Use one that is still valid.',
@@ -51,24 +40,49 @@ const REASON_TEXT: Record<RejectionReason, string> = {
   provider_timeout: 'The verification took too long and has ended.',
   provider_declined: 'The verification service declined the document.',
   cancelled_by_person: 'You left the verification before it was finished.',
+  expired: 'The verification stayed open too long and was closed for your security.',
 };
 
-/** A verification in a sign-in that did not succeed: why, and a way to try again or stop. */
-export function verificationFailedPage(input: { uid: string; clientName: string; csrf: string; reasons: RejectionReason[] }): string {
-  const reasons = input.reasons.length ? input.reasons : (['provider_declined'] as RejectionReason[]);
-  return page({
-    title: 'Your identity could not be verified',
-    context: input.clientName,
-    body: html`<div class="alert" role="alert">${reasons.map((r) => html`<p>${REASON_TEXT[r] ?? REASON_TEXT.provider_declined}</p>`)}</div>
-${actions(input, 'Try again')}`,
-  });
+/**
+ * A verification that did not succeed, on any door: the hosted error page with each reason
+ * in words, then a retry where trying again can change the outcome (the caller asks
+ * `retryCanHelp`, src/verification/retry.ts) and the way back; `actions` when those must be
+ * posted forms.
+ */
+export function failedVerificationPage(input: {
+  reasons: readonly string[];
+  context?: string | undefined;
+  retry?: PageLink | undefined;
+  back?: PageLink | undefined;
+  actions?: Html | undefined;
+}): string {
+  const reasons = input.reasons.length ? input.reasons : ['provider_declined'];
+  const texts = [...new Set(reasons.map((r) => REASON_TEXT[r as RejectionReason] ?? REASON_TEXT.provider_declined))];
+  return errorPage(
+    {
+      code: 'verification_failed',
+      reference: reasons.join(' '),
+      context: input.context,
+      details: html`${texts.map((t) => html`<p>${t}</p>`)}`,
+      message: 'Nothing was shared.',
+      retry: input.retry,
+      back: input.back,
+      actions: input.actions,
+    },
+    200,
+  );
 }
 
-function actions(input: { uid: string; csrf: string }, verify: string) {
-  return html`<form method="post" action="/interaction/${input.uid}/verify">
+/** A verification in a sign-in that did not succeed: why, a way to try again where that can help, and a way to stop. */
+export function verificationFailedPage(input: { uid: string; clientName: string; csrf: string; reasons: RejectionReason[] }): string {
+  return failedVerificationPage({ reasons: input.reasons, context: input.clientName, actions: actions(input, retryCanHelp(input.reasons) ? 'Try again' : undefined) });
+}
+
+function actions(input: { uid: string; csrf: string }, verify: string | undefined) {
+  return html`${verify ? html`<form method="post" action="/interaction/${input.uid}/verify">
   <input type="hidden" name="csrf" value="${input.csrf}">
   <button type="submit" autofocus>${verify}</button>
-</form>
+</form>` : ''}
 <form method="post" action="/interaction/${input.uid}/abort">
   <input type="hidden" name="csrf" value="${input.csrf}">
   <button type="submit" class="secondary">Cancel</button>
