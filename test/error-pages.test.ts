@@ -107,9 +107,9 @@ for (const backend of await backends()) {
       // Back in the flow (the browser's Back button, a reload): the page explains, and offers the retry.
       const response = await page.goto(`${platform.url}${flowPath}/continue`);
       assert.equal(response?.status(), 200);
-      assert.equal(await heading(page), 'We could not verify your identity');
+      assert.equal(await heading(page), 'Your identity could not be verified');
+      assert.match((await page.getByRole('alert').innerText()).trim(), /did not show a live person/);
       const text = await mainText(page);
-      assert.match(text, /could not confirm that a live person was in front of the camera/);
       assert.match(text, /Nothing was shared/);
       assert.doesNotMatch(text, DEVELOPER_TEXT);
       await screenshot(page, `${backend}-error-verification-failed`);
