@@ -27,6 +27,8 @@ const handOverCode = defineCodeKind({ purpose: 'codes_test.code', lifetimeSecond
 const handOverToken = defineCodeKind({ purpose: 'codes_test.token', lifetimeSeconds: 900, presented: 'alone', generate: () => randomToken(32) });
 const smsCode = defineCodeKind({ purpose: 'codes_test.sms', lifetimeSeconds: 300, presented: 'with_flow', maxAttempts: 3, generate: () => numericCode(6) });
 
+const uncappedCode = defineCodeKind({ purpose: 'codes_test.counted_by_flow', lifetimeSeconds: 300, presented: 'with_flow', generate: () => numericCode(6) });
+
 const CLIENT = 'shop.example';
 const REDIRECT = 'https://shop.example.com/cb';
 
@@ -141,7 +143,8 @@ for (const backend of await backends()) {
       const wrong = value === '000000' ? '000001' : '000000';
       assert.deepEqual(await codes.check(smsCode, flow.id, wrong), { ok: false, problem: 'wrong', attemptsLeft: 2 });
       assert.deepEqual(await codes.check(smsCode, flow.id, value), { ok: true });
-      assert.deepEqual(await codes.check(smsCode, flow.id, value), { ok: false, problem: 'used' });
+      assert.deepEqual(await codes.check(smsCode, flow.id, value), { ok: false, problem: 'used', same: true });
+      assert.deepEqual(await codes.check(smsCode, flow.id, wrong), { ok: false, problem: 'used', same: false });
 
       const other = await newFlow();
       const issued = await codes.issue(smsCode, { flowId: other.id, clientId: CLIENT });
@@ -174,6 +177,13 @@ for (const backend of await backends()) {
       const rights = await Promise.all(Array.from({ length: 5 }, () => codes.check(smsCode, second.id, code.value)));
       assert.equal(rights.filter((r) => r.ok).length, 1);
       assert.ok(rights.every((r) => r.ok || r.problem === 'used'));
+
+      // A code whose flow counts the tries (the flow engine's maxAttempts) leaves counting to it.
+      const counted = await newFlow();
+      const flowCounted = await codes.issue(uncappedCode, { flowId: counted.id, clientId: CLIENT });
+      const miss = flowCounted.value === '000000' ? '000001' : '000000';
+      for (let i = 0; i < 5; i++) assert.deepEqual(await codes.check(uncappedCode, counted.id, miss), { ok: false, problem: 'wrong', attemptsLeft: Infinity });
+      assert.deepEqual(await codes.check(uncappedCode, counted.id, flowCounted.value), { ok: true });
     });
 
     it('stores nothing that could be presented: values only as keyed hashes, gone with their flow', async () => {

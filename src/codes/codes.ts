@@ -1,4 +1,5 @@
 import type { Clock } from '../kernel/clock.ts';
+import { constantTimeEqual } from '../kernel/secrets.ts';
 import type { CodeRecord, CodesRepo } from '../storage/codes-repo.ts';
 import type { CteOf } from '../storage/db.ts';
 import type { Sealer } from '../storage/sealer.ts';
@@ -15,7 +16,14 @@ export type CodeKind = {
   lifetimeSeconds: number;
   /** A fresh value from the CSPRNG. */
   generate: () => string;
-} & ({ presented: 'alone' } | { presented: 'with_flow'; maxAttempts: number });
+} & (
+  | { presented: 'alone' }
+  /**
+   * `maxAttempts`: tries the code allows. Leave it out when the flow the code belongs to
+   * counts them (`FlowDefinition.maxAttempts`): each try is then counted once, by the flow.
+   */
+  | { presented: 'with_flow'; maxAttempts?: number }
+);
 
 export function defineCodeKind<K extends CodeKind>(kind: K): K {
   if (!/^[a-z0-9_.]+$/.test(kind.purpose)) throw new Error(`code kind ${kind.purpose}: a purpose is lower-case letters, digits, _ and .`);
@@ -41,11 +49,17 @@ export type Checked =
   | { ok: true }
   /**
    * The try was counted: the value was wrong, or the code had lapsed (its value is then not
-   * compared). `attemptsLeft` more may be tried (0: the code is spent).
+   * compared). `attemptsLeft` more may be tried (0: the code is spent; Infinity when its flow
+   * counts the tries).
    */
   | { ok: false; problem: 'wrong' | 'expired'; attemptsLeft: number }
-  /** Nothing was tried: no code, or it was used or revoked, or its tries are spent. */
-  | { ok: false; problem: 'used' | 'attempts_exceeded' | 'unknown' };
+  /**
+   * The code was used (or revoked) before; `same` says whether the value presented is that
+   * code, for a caller whose flow did not move on after the use.
+   */
+  | { ok: false; problem: 'used'; same: boolean }
+  /** Nothing was tried: no code, or its tries are spent. */
+  | { ok: false; problem: 'attempts_exceeded' | 'unknown' };
 
 /**
  * The one mechanism for single-use codes and short-lived hand-over tokens, whatever the door
@@ -74,21 +88,33 @@ export class Codes {
    * replaces the generated one for sandbox sources that document a fixed code.
    */
   async issue(kind: CodeKind, input: { flowId: string; clientId: string; subject?: string | undefined; binding?: string | undefined; value?: string | undefined }): Promise<{ value: string; expiresAt: Date }> {
+    const { value, code } = this.#made(kind, input);
+    await this.#repo.insert({ ...code, flowId: input.flowId, clientId: input.clientId });
+    return { value, expiresAt: code.expiresAt };
+  }
+
+  /**
+   * The same for a flow being written: the insert rides on the flow's own statement (`also`,
+   * for its rows), so the flow and its code are one write.
+   */
+  issueWith(kind: CodeKind, input: { flowId: string; subject?: string | undefined; binding?: string | undefined; value?: string | undefined }): { value: string; expiresAt: Date; also: CteOf } {
+    const { value, code } = this.#made(kind, input);
+    return { value, expiresAt: code.expiresAt, also: (rows, firstParam) => this.#repo.insertOf(rows, code, firstParam) };
+  }
+
+  #made(kind: CodeKind, input: { flowId: string; subject?: string | undefined; binding?: string | undefined; value?: string | undefined }) {
     const now = this.#clock.now();
     const value = input.value ?? kind.generate();
-    const expiresAt = this.#expiry(kind, now);
-    await this.#repo.insert({
+    const code = {
       hash: this.#hash(kind, value, input.flowId),
       purpose: kind.purpose,
-      flowId: input.flowId,
-      clientId: input.clientId,
       subject: input.subject,
       binding: this.#bindingHash(kind, input.binding),
-      expiresAt,
+      expiresAt: this.#expiry(kind, now),
       maxAttempts: kind.presented === 'with_flow' ? kind.maxAttempts : undefined,
       now,
-    });
-    return { value, expiresAt };
+    };
+    return { value, code };
   }
 
   /**
@@ -140,12 +166,13 @@ export class Codes {
    * the try too, so waiting does not buy more guesses.
    */
   async check(kind: CodeKind & { presented: 'with_flow' }, flowId: string, value: string): Promise<Checked> {
-    const tried = await this.#repo.attempt({ flowId, purpose: kind.purpose, hash: this.#hash(kind, value, flowId), now: this.#clock.now() });
+    const hash = this.#hash(kind, value, flowId);
+    const tried = await this.#repo.attempt({ flowId, purpose: kind.purpose, hash, now: this.#clock.now() });
     if (tried?.used) return { ok: true };
-    if (tried) return { ok: false, problem: tried.live ? 'wrong' : 'expired', attemptsLeft: Math.max(0, (tried.maxAttempts ?? kind.maxAttempts) - tried.attempts) };
+    if (tried) return { ok: false, problem: tried.live ? 'wrong' : 'expired', attemptsLeft: tried.maxAttempts === undefined ? Infinity : Math.max(0, tried.maxAttempts - tried.attempts) };
     const latest = await this.#repo.latestOf(flowId, kind.purpose);
     if (!latest) return { ok: false, problem: 'unknown' };
-    if (latest.usedAt || latest.revokedAt) return { ok: false, problem: 'used' };
+    if (latest.usedAt || latest.revokedAt) return { ok: false, problem: 'used', same: constantTimeEqual(latest.hash, hash) };
     return { ok: false, problem: 'attempts_exceeded' };
   }
 

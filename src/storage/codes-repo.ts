@@ -1,4 +1,4 @@
-import { followingCte, type CteOf, type Queryable, type RowsOf } from './db.ts';
+import { followingCte, type Cte, type CteOf, type Queryable, type RowsOf } from './db.ts';
 
 /** A code or token as stored: its value only as a keyed hash, which the caller computes. */
 export interface CodeRecord {
@@ -77,6 +77,16 @@ export class CodesRepo {
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [code.hash, code.purpose, code.flowId, code.clientId, code.subject ?? null, code.binding ?? null, code.expiresAt, code.maxAttempts ?? null, code.now],
     );
+  }
+
+  /** The same insert, for the rows of another statement (a flow being written): one code per row. */
+  insertOf(rows: Pick<RowsOf, 'cte' | 'flowId' | 'clientId'>, code: Omit<NewCode, 'flowId' | 'clientId'>, firstParam: number): Cte {
+    const p = (i: number) => `$${firstParam + i}`;
+    return {
+      sql: `code as (insert into codes (hash, purpose, flow_id, client_id, subject, binding, expires_at, max_attempts, created_at)
+        select ${p(0)}::text, ${p(1)}::text, ${rows.flowId}, ${rows.clientId}, ${p(2)}::text, ${p(3)}::text, ${p(4)}::timestamptz, ${p(5)}::integer, ${p(6)}::timestamptz from ${rows.cte})`,
+      params: [code.hash, code.purpose, code.subject ?? null, code.binding ?? null, code.expiresAt, code.maxAttempts ?? null, code.now],
+    };
   }
 
   async find(hash: string, purpose: string): Promise<CodeRecord | undefined> {
