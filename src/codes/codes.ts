@@ -30,6 +30,14 @@ export function defineCodeKind<K extends CodeKind>(kind: K): K {
   return kind;
 }
 
+interface NewCodeInput {
+  flowId: string;
+  subject?: string | undefined;
+  binding?: string | undefined;
+  value?: string | undefined;
+  expiresAt?: Date | undefined;
+}
+
 /** What a code or token stands for, once it was accepted. */
 export interface CodeHolder {
   flowId: string;
@@ -85,9 +93,10 @@ export class Codes {
   /**
    * A new code for a flow; the value is returned once and never stored. `binding` is what must
    * be presented with it (a redirect URI); `subject` what it leads to (not secret). `value`
-   * replaces the generated one for sandbox sources that document a fixed code.
+   * replaces the generated one for sandbox sources that document a fixed code; `expiresAt`
+   * the kind's lifetime for a code that must not outlive its flow.
    */
-  async issue(kind: CodeKind, input: { flowId: string; clientId: string; subject?: string | undefined; binding?: string | undefined; value?: string | undefined }): Promise<{ value: string; expiresAt: Date }> {
+  async issue(kind: CodeKind, input: NewCodeInput & { clientId: string }): Promise<{ value: string; expiresAt: Date }> {
     const { value, code } = this.#made(kind, input);
     await this.#repo.insert({ ...code, flowId: input.flowId, clientId: input.clientId });
     return { value, expiresAt: code.expiresAt };
@@ -97,12 +106,12 @@ export class Codes {
    * The same for a flow being written: the insert rides on the flow's own statement (`also`,
    * for its rows), so the flow and its code are one write.
    */
-  issueWith(kind: CodeKind, input: { flowId: string; subject?: string | undefined; binding?: string | undefined; value?: string | undefined }): { value: string; expiresAt: Date; also: CteOf } {
+  issueWith(kind: CodeKind, input: NewCodeInput): { value: string; expiresAt: Date; also: CteOf } {
     const { value, code } = this.#made(kind, input);
     return { value, expiresAt: code.expiresAt, also: (rows, firstParam) => this.#repo.insertOf(rows, code, firstParam) };
   }
 
-  #made(kind: CodeKind, input: { flowId: string; subject?: string | undefined; binding?: string | undefined; value?: string | undefined }) {
+  #made(kind: CodeKind, input: NewCodeInput) {
     const now = this.#clock.now();
     const value = input.value ?? kind.generate();
     const code = {
@@ -110,7 +119,7 @@ export class Codes {
       purpose: kind.purpose,
       subject: input.subject,
       binding: this.#bindingHash(kind, input.binding),
-      expiresAt: this.#expiry(kind, now),
+      expiresAt: input.expiresAt ?? this.#expiry(kind, now),
       maxAttempts: kind.presented === 'with_flow' ? kind.maxAttempts : undefined,
       now,
     };
