@@ -67,7 +67,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const deliveries = config.webhooks.worker
     ? new DeliveryWorker({ db: services.db, keyring: services.keyring, clock: services.clock, logger, settings: config.webhooks })
     : undefined;
-  deliveries?.start();
+  await deliveries?.start();
 
   logger.info({ issuer: config.issuer, storage: services.db.kind, ms: Date.now() - started }, 'idflow is ready');
   if (demo) {

@@ -199,6 +199,20 @@ for (const backend of await backends()) {
       await everything.close();
     });
 
+    it('wakes up when an event commits, without waiting for the next poll', async () => {
+      const { subscription } = await subscribe();
+      const sleepy = workerOf(platform, { pollMs: 60_000 });
+      await sleepy.start();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const before = receiver.accepted.length;
+      await clientEvent();
+      const deadline = Date.now() + 5000;
+      while (receiver.accepted.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleepy.stop();
+      assert.equal(receiver.accepted.length, before + 1, 'delivered long before the minute-long poll');
+      await platform.services.webhooks.remove(subscription.id);
+    });
+
     it('writes nothing to deliver when the state change rolls back', async () => {
       const { subscription } = await subscribe();
       await assert.rejects(
@@ -445,7 +459,7 @@ describe('a slow receiver', () => {
       slow.secrets.push(slowSecret);
       fast.secrets.push(fastSecret);
       const worker = new DeliveryWorker({ db: platform.services.db, keyring: platform.keyring, clock: systemClock, logger: createLogger('silent'), settings: platform.config.webhooks });
-      worker.start();
+      await worker.start();
       const keys = platform.services.registrationOn(platform.services.db).apiKeys;
       const started = Date.now();
       for (let i = 0; i < 10; i += 1) await keys.create('slow');

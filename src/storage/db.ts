@@ -44,6 +44,12 @@ export interface Db extends Queryable {
   close(): Promise<void>;
   /** PGlite only: a snapshot of the whole database, to start other instances from (tests). */
   dump?(): Promise<Blob>;
+  /**
+   * Calls `onNotify` on each NOTIFY on `channel` (after the notifying transaction commits);
+   * resolves to what stops listening. A wake-up only: a notification can be missed (a
+   * connection drops), so listeners poll as well.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
 }
 
 export interface OpenDbOptions {
@@ -110,6 +116,16 @@ async function openPostgres(databaseUrl: string, options: OpenDbOptions): Promis
     async ping() {
       await pool.query('select 1');
     },
+    async listen(channel, onNotify) {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error('channel name must be a plain identifier');
+      // A connection of its own, outside the pool: LISTEN holds it for as long as it listens.
+      const client = new pg.Client({ connectionString: databaseUrl });
+      client.on('error', () => {});
+      client.on('notification', (message) => message.channel === channel && onNotify());
+      await client.connect();
+      await client.query(`listen ${channel}`);
+      return () => client.end();
+    },
     close: () => pool.end(),
   };
 }
@@ -153,6 +169,7 @@ async function openPglite(options: OpenDbOptions): Promise<Db> {
     async ping() {
       await pglite.query('select 1');
     },
+    listen: (channel, onNotify) => pglite.listen(channel, () => onNotify()) as Promise<() => Promise<void>>,
     close: () => pglite.close(),
     dump: () => pglite.dumpDataDir('none') as Promise<Blob>,
   };

@@ -22,6 +22,8 @@ export interface WorkerDeps {
   random?: () => number;
 }
 
+/** What the outbox trigger notifies on (migration 015). */
+const OUTBOX_CHANNEL = 'idflow_outbox';
 /** Events taken from the outbox per transaction. */
 const FAN_OUT_BATCH = 500;
 /** A claimed delivery whose worker vanished is taken up again this long after its attempt could have ended. */
@@ -43,15 +45,24 @@ export class DeliveryWorker {
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #unlisten: (() => Promise<void>) | undefined;
 
   constructor(deps: WorkerDeps) {
     this.#d = deps;
     this.#policy = new DestinationPolicy(deps.settings.allowedNetworks);
   }
 
-  start(): void {
+  /**
+   * Polls every `pollMs`, and wakes up at once when an event commits anywhere (the outbox
+   * trigger's NOTIFY): a notification can be lost, polling cannot.
+   */
+  async start(): Promise<void> {
     this.#stopped = false;
     this.#timer = setInterval(() => this.#pump(), this.#d.settings.pollMs).unref();
+    this.#unlisten = await this.#d.db.listen(OUTBOX_CHANNEL, () => this.#stopped || this.#pump()).catch((err) => {
+      this.#d.logger.warn({ err }, 'cannot listen for new events; deliveries start at the next poll');
+      return undefined;
+    });
     this.#pump();
   }
 
@@ -59,6 +70,7 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    await this.#unlisten?.().catch(() => {});
     await this.#pumping;
     await Promise.race([Promise.allSettled(this.#sends), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   }

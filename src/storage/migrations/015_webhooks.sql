@@ -31,9 +31,12 @@ create table notification_outbox (
   event_id bigint primary key
 );
 
+-- The NOTIFY wakes delivery workers up at commit (PostgreSQL sends it then, once per
+-- transaction); they poll as well, so a lost notification only delays.
 create function notification_outbox_add() returns trigger language plpgsql as $$
 begin
   insert into notification_outbox (event_id) select id from added_events;
+  perform pg_notify('idflow_outbox', '');
   return null;
 end
 $$;
