@@ -173,9 +173,9 @@ export async function runPairCeiling(options: { baseUrl: string; bodyBytes: numb
 
 /** Flows ready for their codes (untimed), then the codes issued together, just before use. */
 async function makeCodes(services: Services, verificationIds: string[], count: number, log: (line: string) => void): Promise<{ codes: string[]; issueMs: number }> {
-  const flowIds = await prepareFlows(services, verificationIds, count, log);
+  const flows = await prepareFlows(services, verificationIds, count, log);
   const started = Date.now();
-  const codes = await issueCodes(services, flowIds);
+  const codes = await issueCodes(services, flows);
   const issueMs = Date.now() - started;
   log(`issued ${codes.length} codes in ${issueMs} ms`);
   return { codes, issueMs };
@@ -243,30 +243,38 @@ async function prepareVerifications(services: Services, count: number, log: (lin
  * back (state `verifying`). Many flows share one verification so the
  * setup stays quick; each flow still gets its own code and token.
  */
-async function prepareFlows(services: Services, verificationIds: string[], count: number, log: (line: string) => void): Promise<string[]> {
+async function prepareFlows(services: Services, verificationIds: string[], count: number, log: (line: string) => void): Promise<PreparedFlow[]> {
   const started = Date.now();
-  const flowIds: string[] = new Array(count);
+  const flows: PreparedFlow[] = new Array(count);
   await inParallel(count, 16, async (i) => {
     const verificationId = verificationIds[i % verificationIds.length]!;
     const flow = await services.flows.start(webKycFlow, {
       clientId: BENCH_WEB_KYC_CLIENT,
       data: { redirectUri: REDIRECT_URI, state: `bench-${i}` } satisfies WebKycData,
       context: { provider: 'sandbox' },
+      bindBrowser: true,
     });
     await services.flows.transition<WebKycState, WebKycData>(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId } });
-    flowIds[i] = flow.id;
+    flows[i] = { id: flow.id, browserSecret: flow.browserSecret! };
   });
   log(`prepared ${count} flows in ${Date.now() - started} ms`);
-  return flowIds;
+  return flows;
+}
+
+/** A prepared flow and the secret of the browser it is bound to (the person's cookie). */
+interface PreparedFlow {
+  id: string;
+  browserSecret: string;
 }
 
 /** The person's return for every flow, as GET …/continue runs it: each issues its code. */
-async function issueCodes(services: Services, flowIds: string[]): Promise<string[]> {
+async function issueCodes(services: Services, flows: PreparedFlow[]): Promise<string[]> {
   const webKyc = webKycOf(services);
-  const codes: string[] = new Array(flowIds.length);
-  await inParallel(flowIds.length, 16, async (i) => {
-    const outcome = await webKyc.resume(flowIds[i]!);
-    if (outcome.kind !== 'redirect') throw new Error(`flow ${flowIds[i]} did not issue a code (${outcome.kind}; ${continuePath(flowIds[i]!)})`);
+  const codes: string[] = new Array(flows.length);
+  await inParallel(flows.length, 16, async (i) => {
+    const flow = flows[i]!;
+    const outcome = await webKyc.resume(flow.id, { browserSecret: flow.browserSecret });
+    if (outcome.kind !== 'redirect') throw new Error(`flow ${flow.id} did not issue a code (${outcome.kind}; ${continuePath(flow.id)})`);
     codes[i] = new URL(outcome.location).searchParams.get('code')!;
   });
   return codes;

@@ -245,13 +245,13 @@ export class FlowEngine {
   }
 
   /**
-   * Whether a form may act on the flow: a bound flow only from its browser (`other_browser`),
-   * and every form only with the token of this flow's pages as they are now (`stale_form`:
-   * another flow's page, a forged form, or a page shown before the flow was bound).
+   * Whether a form may act on the flow: only with the token of this flow's pages as they are
+   * now (`stale_form`: another flow's page, a forged form, or a page shown before the flow
+   * was bound), and a bound flow only from its browser (`other_browser`).
    */
   checkForm(flow: Flow<unknown>, form: { csrf: unknown; browserSecret: string | undefined }): FormCheck {
-    if (flow.browserHash !== undefined && !this.isBrowserOf(flow, form.browserSecret)) return 'other_browser';
-    return flowFormTokenValid(this.#formKey, flow.id, flow.browserHash, form.csrf) ? 'ok' : 'stale_form';
+    if (!flowFormTokenValid(this.#formKey, flow.id, flow.browserHash, form.csrf)) return 'stale_form';
+    return flow.browserHash === undefined || this.isBrowserOf(flow, form.browserSecret) ? 'ok' : 'other_browser';
   }
 
   purgeExpired(before: Date): Promise<number> {

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError } from '../kernel/errors.ts';
 import { isOneClickError, type AdditionalInput, type OneClickReason } from '../one-click/errors.ts';
 import { isRealDate } from '../one-click/birth-date.ts';
-import type { PersonView } from '../one-click/service.ts';
+import type { PersonView } from '../one-click/person-api.ts';
 import type { Services } from '../services.ts';
 import {
   codePage,
@@ -16,8 +16,8 @@ import {
   type Brand,
 } from '../ui/pages/one-click-wallet.ts';
 import { pageSecurityHeaders } from '../ui/page-security.ts';
-import { formToken, formTokenValid } from '../kernel/form-tokens.ts';
 import { sendErrorPageOf } from './error-page.ts';
+import { flowCookie } from './flow-cookie.ts';
 import { toAppError } from './problem.ts';
 
 const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
@@ -47,7 +47,7 @@ const schemas = {
 
 type Req<Body = unknown, Query = unknown> = FastifyRequest<{ Params: { uuid: string }; Body: Body; Querystring: Query }>;
 
-/** Holds the core's `personToken`; its path is one request's pages, so two requests never share it. */
+/** Holds the core's `personToken` (the flow's browser secret); its path is one request's pages, so two requests never share it. */
 const PERSON_COOKIE = 'idflow_1click';
 
 const END_TEXT: Partial<Record<OneClickReason, { heading: string; message: (brand: string) => string }>> = {
@@ -63,7 +63,8 @@ const END_TEXT: Partial<Record<OneClickReason, { heading: string; message: (bran
  * The Hosted 1-Click pages at /1-click/wallet/{uuid} (the `url` POST /1-click returns):
  * GET shows the step the request is at; each step POSTs to its own path and answers with a
  * 303 (Post/Redirect/Get), or with the same page and an error. The request's state lives in
- * the core alone: a form carries only a token bound to the request and what the person typed.
+ * the core alone: a form carries only the token the core gave its page (bound to the request
+ * and to the browser that entered the code) and what the person typed.
  *
  * Nothing personal is shown before the right code. The right code (typed, or brought by the
  * `?code=` link) gives this browser the core's `personToken`, kept in an HttpOnly cookie
@@ -72,8 +73,7 @@ const END_TEXT: Partial<Record<OneClickReason, { heading: string; message: (bran
  * saying so.
  */
 export function registerOneClickWalletRoutes(app: FastifyInstance, services: Services): void {
-  const { oneClick, formKey, config } = services;
-  const token = (uuid: string) => formToken(formKey, `one-click:${uuid}`);
+  const { oneClick, config } = services;
   const here = (uuid: string) => `${WALLET_PATH}/${uuid}`;
 
   const send = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
@@ -85,15 +85,23 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
     return view;
   };
 
-  const personToken = (request: FastifyRequest) => cookie(request, PERSON_COOKIE);
-  const keepPersonToken = (reply: FastifyReply, uuid: string, value: string, maxAge = config.oneClick.ttlSeconds) => {
-    const secure = config.issuer.startsWith('https://') ? '; Secure' : '';
-    reply.header('set-cookie', `${PERSON_COOKIE}=${value}; Path=${here(uuid)}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`);
-  };
+  const browser = flowCookie({ name: PERSON_COOKIE, pathOf: here, issuer: config.issuer });
   /** The request is over for this browser: the token has nothing left to open. */
   const leave = (reply: FastifyReply, uuid: string, redirectUrl: string) => {
-    keepPersonToken(reply, uuid, '', 0);
+    browser.drop(reply, uuid);
     return reply.redirect(redirectUrl, 303);
+  };
+
+  /**
+   * The request as a posted form finds it, or the page saying the form is not this request's
+   * page as it is now. A form from another browser goes on to the step checks, which send it
+   * to the page of where the request is, or say to continue where the code was entered.
+   */
+  const formView = async (request: Req<{ csrf: string }>, reply: FastifyReply) => {
+    const view = await oneClick.viewForForm(request.params.uuid, { csrf: request.body.csrf, personToken: browser.read(request) });
+    reply.headers(pageSecurityHeaders([view.returnsTo]));
+    if (view.form === 'stale_form') return { refused: staleForm(reply, view.uuid, view.brand) };
+    return { view };
   };
 
   const elsewhere = (reply: FastifyReply, brand: Brand) =>
@@ -104,7 +112,7 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
 
   /** The page for the step the request is at, or where to send the person. */
   const show = (reply: FastifyReply, view: PersonView) => {
-    const base = { uuid: view.uuid, brand: view.brand, csrf: token(view.uuid) };
+    const base = { uuid: view.uuid, brand: view.brand, csrf: view.formToken };
     switch (view.step) {
       case 'code':
         return send(reply, 200, codePage({ ...base, phoneHint: view.phoneHint }));
@@ -133,13 +141,13 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
   const enterCode = async (reply: FastifyReply, uuid: string, raw: string) => {
     const before = await viewFor(reply, uuid);
     if (before.step !== 'code') return reply.redirect(here(uuid), 303);
-    const again = (error: string) => send(reply, 400, codePage({ uuid, brand: before.brand, csrf: token(uuid), phoneHint: before.phoneHint, error }));
+    const again = (error: string) => send(reply, 400, codePage({ uuid, brand: before.brand, csrf: before.formToken, phoneHint: before.phoneHint, error }));
     const code = raw.replace(/\s+/g, '');
     // A malformed code is refused here and costs no attempt.
     if (!/^\d{6}$/.test(code)) return again('Enter the 6-digit code from the text message.');
     try {
       const view = await oneClick.submitCode(uuid, code);
-      if (view.personToken) keepPersonToken(reply, uuid, view.personToken);
+      if (view.personToken) browser.keep(reply, uuid, view.personToken, config.oneClick.ttlSeconds);
     } catch (error) {
       if (!isOneClickError(error)) throw error;
       if (error.reason === 'invalid_code') {
@@ -147,7 +155,7 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
         return again(`That code is not right.${left !== undefined ? ` ${left === 1 ? '1 attempt' : `${left} attempts`} left.` : ''}`);
       }
       // The birth date the operator sent was wrong too often: the request waits, the person cannot help now.
-      if (error.reason === 'input_attempts_exceeded') return send(reply, 429, tooManyInputsPage({ uuid, brand: before.brand, csrf: token(uuid) }));
+      if (error.reason === 'input_attempts_exceeded') return send(reply, 429, tooManyInputsPage({ uuid, brand: before.brand, csrf: before.formToken }));
       // Anything else (the last wrong code ended the request, another tab won a race) is what the page shows next.
     }
     return reply.redirect(here(uuid), 303);
@@ -168,28 +176,27 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
       const { uuid } = request.params;
       // The link the brand may text: `{url}&code={code}` goes straight past the code step.
       if (request.query.code) return enterCode(reply, uuid, request.query.code);
-      return show(reply, await viewFor(reply, uuid, undefined, personToken(request)));
+      return show(reply, await viewFor(reply, uuid, undefined, browser.read(request)));
     });
 
     scope.post(`${WALLET_PATH}/:uuid/code`, { schema: { hide: true, params, body: schemas.code } }, async (request: Req<{ csrf: string; code?: string }>, reply) => {
-      const { uuid } = request.params;
-      const view = await viewFor(reply, uuid);
-      if (!formTokenValid(formKey, `one-click:${uuid}`, request.body.csrf)) return staleForm(reply, uuid, view.brand);
-      return enterCode(reply, uuid, request.body.code ?? '');
+      const { refused } = await formView(request, reply);
+      if (refused) return refused;
+      return enterCode(reply, request.params.uuid, request.body.code ?? '');
     });
 
     scope.post(`${WALLET_PATH}/:uuid/input`, { schema: { hide: true, params, body: schemas.input } }, async (request: Req<{ csrf: string; birthDate?: string; ssn4?: string }>, reply) => {
       const { uuid } = request.params;
-      const person = personToken(request);
-      const view = await viewFor(reply, uuid, undefined, person);
-      if (!formTokenValid(formKey, `one-click:${uuid}`, request.body.csrf)) return staleForm(reply, uuid, view.brand);
+      const person = browser.read(request);
+      const { view, refused } = await formView(request, reply);
+      if (refused) return refused;
       if (view.step !== 'input') return reply.redirect(here(uuid), 303);
       if (view.locked) return elsewhere(reply, view.brand);
       const needs = view.additionalInputs ?? ['birthDate'];
       const birthDate = needs.includes('birthDate') ? (request.body.birthDate ?? '').trim() : '';
       const ssn4 = needs.includes('ssn4') ? (request.body.ssn4 ?? '').trim() : '';
       const again = (status: number, error: string, invalid: AdditionalInput[]) =>
-        send(reply, status, inputPage({ uuid, brand: view.brand, csrf: token(uuid), needs, birthDate, error, invalid }));
+        send(reply, status, inputPage({ uuid, brand: view.brand, csrf: view.formToken, needs, birthDate, error, invalid }));
       // Format problems are the page's to explain (and cost no try); whether it matches is the core's.
       if (!birthDate && !ssn4) return again(400, needs.length > 1 ? 'Enter your date of birth or the last 4 digits of your Social Security number.' : needs[0] === 'ssn4' ? 'Enter the last 4 digits of your Social Security number.' : 'Enter your date of birth.', needs);
       if (birthDate && !isRealDate(birthDate)) return again(400, 'Enter your date of birth as YYYY-MM-DD, for example 1990-04-23.', ['birthDate']);
@@ -199,7 +206,7 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
       } catch (error) {
         if (!isOneClickError(error)) throw error;
         if (error.reason === 'input_mismatch') return again(400, 'That does not match our records. Check it and try again.', error.details.mismatched ?? needs);
-        if (error.reason === 'input_attempts_exceeded') return send(reply, 429, tooManyInputsPage({ uuid, brand: view.brand, csrf: token(uuid) }));
+        if (error.reason === 'input_attempts_exceeded') return send(reply, 429, tooManyInputsPage({ uuid, brand: view.brand, csrf: view.formToken }));
         if (error.reason === 'invalid_input') return again(400, 'Check what you entered and try again.', needs);
         if (error.reason === 'person_token_required') return elsewhere(reply, view.brand);
         // Anything else (another tab moved on, the request ended) is what the page shows next.
@@ -209,16 +216,16 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
 
     scope.post(`${WALLET_PATH}/:uuid/share`, { schema: { hide: true, params, body: schemas.share } }, async (request: Req<Record<string, string>>, reply) => {
       const { uuid } = request.params;
-      const person = personToken(request);
-      const view = await viewFor(reply, uuid, undefined, person);
-      if (!formTokenValid(formKey, `one-click:${uuid}`, request.body.csrf)) return staleForm(reply, uuid, view.brand);
+      const person = browser.read(request);
+      const { view, refused } = await formView(request as Req<{ csrf: string }>, reply);
+      if (refused) return refused;
       if (view.step !== 'review') return reply.redirect(here(uuid), 303);
       if (view.locked) return elsewhere(reply, view.brand);
       const edits: Record<string, string> = {};
       for (const [name, value] of Object.entries(request.body)) if (name.startsWith(FIELD_PREFIX)) edits[name.slice(FIELD_PREFIX.length)] = value;
       const fields = view.fields ?? [];
       const again = (error: string, missing?: Set<string>) =>
-        send(reply, 400, reviewPage({ uuid, brand: view.brand, csrf: token(uuid), fields, values: edits, missing, error }));
+        send(reply, 400, reviewPage({ uuid, brand: view.brand, csrf: view.formToken, fields, values: edits, missing, error }));
       // Which required field is empty, so the page can point at it; the core checks again.
       const missing = fields.filter((f) => f.editable && f.required && !(edits[f.id] ?? '').trim());
       if (missing.length) return again(`Please fill in: ${[...new Set(missing.map((f) => f.label))].join(', ')}.`, new Set(missing.map((f) => f.id)));
@@ -235,9 +242,9 @@ export function registerOneClickWalletRoutes(app: FastifyInstance, services: Ser
 
     scope.post(`${WALLET_PATH}/:uuid/decline`, { schema: { hide: true, params, body: schemas.decline } }, async (request: Req<{ csrf: string }>, reply) => {
       const { uuid } = request.params;
-      const person = personToken(request);
-      const view = await viewFor(reply, uuid, undefined, person);
-      if (!formTokenValid(formKey, `one-click:${uuid}`, request.body.csrf)) return staleForm(reply, uuid, view.brand);
+      const person = browser.read(request);
+      const { view, refused } = await formView(request, reply);
+      if (refused) return refused;
       if (view.step !== 'code' && view.step !== 'input' && view.step !== 'review') return reply.redirect(here(uuid), 303);
       try {
         const { redirectUrl } = await oneClick.decline(uuid, person);
@@ -257,13 +264,4 @@ export function sendWalletError(error: unknown, request: FastifyRequest, reply: 
   const appError = unknownLink ? new AppError('request_not_found') : toAppError(error, request);
   const status = appError.status === 404 ? 404 : appError.status >= 500 ? 500 : appError.status;
   return sendErrorPageOf(reply, appError, { context: '1-Click' }, status);
-}
-
-/** One cookie's value from the Cookie header (one value needs no cookie plugin). */
-function cookie(request: FastifyRequest, name: string): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
-  }
-  return undefined;
 }

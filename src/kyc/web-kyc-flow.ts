@@ -12,17 +12,24 @@ export const webKycFlow = defineFlow({
   kind: 'web_kyc',
   initial: 'created',
   transitions: {
-    created: ['verifying', 'failed'],
+    created: ['verifying', 'failed', 'expired'],
+    // Not to `expired`: once started, the verification's outcome is looked at first (a
+    // lapsed flow still waiting then fails with `expired`; a failed verification shortens
+    // its flow's life to be purged soon, yet the person coming back learns why).
     verifying: ['code_issued', 'failed'],
     code_issued: ['exchanged'],
     // A second exchange of the code revokes the token the first one got (RFC 6749 §4.1.2).
     exchanged: ['revoked'],
     failed: [],
+    expired: [],
     revoked: [],
   },
   // From the start of the verification: long enough for an asynchronous verification to
   // come back; shortened once a code exists. Before it starts, a flow lives INTRO_TTL_SECONDS.
   ttlSeconds: 3600,
+  // A person who let the introduction lapse goes back to the operator with access_denied/expired.
+  // Once a code exists, its lifetime and the token's are the hand-over's to judge.
+  onExpiry: 'expired',
 });
 
 /**
@@ -44,7 +51,7 @@ export interface WebKycData {
 export interface WebKycContext {
   provider: string;
   verificationId?: string;
-  /** Why the flow failed: a verification reason code, `cancelled_by_person` or `expired`. */
+  /** Why the flow failed: a verification reason code or `cancelled_by_person`. */
   reason?: string;
   [key: string]: unknown;
 }

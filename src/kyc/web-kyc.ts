@@ -60,16 +60,25 @@ export interface WebKycPageView {
 export type AuthorizeOutcome =
   | { kind: 'fatal'; reason: FatalReason }
   | { kind: 'redirect'; location: string }
-  | { kind: 'started'; page: WebKycPageView };
+  /** The flow is bound to this browser: `browserSecret` is for its cookie. */
+  | { kind: 'started'; page: WebKycPageView; browserSecret: string };
+
+/** What the person's browser presents: the flow's browser secret (its cookie) and, with a form, the form's token. */
+export interface FromBrowser {
+  browserSecret: string | undefined;
+  csrf?: unknown;
+}
 
 export type ResumeOutcome =
   | { kind: 'unknown' }
+  /** The flow was opened in another browser; only that one may go on with it. */
+  | { kind: 'other_browser' }
   /** Send the browser back to the operator (with a code, or an error). */
   | { kind: 'redirect'; location: string }
-  /** The result is not in yet (awaited since `since`): show a page that looks again shortly. */
-  | { kind: 'waiting'; page: WebKycPageView; since: Date }
-  /** The person has not started the verification yet: show the introduction. */
-  | { kind: 'intro'; page: WebKycPageView }
+  /** The result is not in yet (awaited since `since`): show a page that looks again shortly, its form (stop waiting) carrying `formToken`. */
+  | { kind: 'waiting'; page: WebKycPageView; since: Date; formToken: string }
+  /** The person has not started the verification yet: show the introduction, its forms carrying `formToken`. */
+  | { kind: 'intro'; page: WebKycPageView; formToken: string }
   /** Already handed back to the operator (a reload, a second tab). */
   | { kind: 'finished'; page: WebKycPageView; verified: boolean };
 
@@ -131,8 +140,9 @@ export class WebKyc {
       data: check.request satisfies WebKycData,
       context: { provider: check.settings.provider } satisfies WebKycContext,
       ttlSeconds: INTRO_TTL_SECONDS,
-    })) as WebKycFlow;
-    return { kind: 'started', page: pageView(flow, check.client) };
+      bindBrowser: true,
+    })) as WebKycFlow & { browserSecret: string };
+    return { kind: 'started', page: pageView(flow, check.client), browserSecret: flow.browserSecret };
   }
 
   /**
@@ -140,11 +150,10 @@ export class WebKyc {
    * the start limits (per client address, per client) no vendor session is opened and the
    * operator hears `temporarily_unavailable` (RFC 6749 §4.1.2.1).
    */
-  async begin(flowId: string, ip: string): Promise<ResumeOutcome | { kind: 'verification'; next: string }> {
-    const flow = await this.#find(flowId);
-    if (!flow) return { kind: 'unknown' };
-    if (flow.state !== 'created') return this.resume(flowId);
-    if (flow.expired) return this.#fail(flow, 'expired');
+  async begin(flowId: string, ip: string, from: FromBrowser): Promise<ResumeOutcome | { kind: 'verification'; next: string }> {
+    const { flow, refused } = await this.#find(flowId, from);
+    if (refused) return refused;
+    if (flow.state !== 'created') return this.#resume(flow);
     let started: Awaited<ReturnType<VerificationPort['start']>>;
     try {
       started = await this.#d.verification.start({ provider: flow.context.provider, clientId: flow.clientId, flowId: flow.id, returnTo: continuePath(flow.id), ip });
@@ -162,7 +171,7 @@ export class WebKyc {
       // Another tab started first: this verification is not the flow's; keep nothing of it.
       if (isAppError(error) && error.code === 'flow_conflict') {
         await this.#d.verification.cancel(verification.id).catch(() => {});
-        return this.resume(flowId);
+        return this.#again(flowId);
       }
       throw error;
     }
@@ -173,17 +182,17 @@ export class WebKyc {
    * The person declined on the introduction page, or stopped waiting for the result: the
    * verification stops (unless its result came in meanwhile, which then goes on as usual).
    */
-  async cancel(flowId: string): Promise<ResumeOutcome> {
-    const flow = await this.#find(flowId);
-    if (!flow) return { kind: 'unknown' };
+  async cancel(flowId: string, from: FromBrowser): Promise<ResumeOutcome> {
+    const { flow, refused } = await this.#find(flowId, from);
+    if (refused) return refused;
     if (flow.state === 'verifying') {
       try {
         await this.#d.verification.cancel(flow.context.verificationId!);
       } catch (error) {
-        if (isAppError(error) && ['invalid_transition', 'flow_expired', 'flow_conflict', 'not_found'].includes(error.code)) return this.resume(flowId);
+        if (isAppError(error) && ['invalid_transition', 'flow_expired', 'flow_conflict', 'not_found'].includes(error.code)) return this.#again(flowId);
         throw error;
       }
-    } else if (flow.state !== 'created') return this.resume(flowId);
+    } else if (flow.state !== 'created') return this.#resume(flow);
     return this.#fail(flow, 'cancelled_by_person');
   }
 
@@ -192,19 +201,26 @@ export class WebKyc {
    * person goes back to the operator with a code, a failed one with `access_denied` and
    * the reason code; a pending one waits.
    */
-  async resume(flowId: string): Promise<ResumeOutcome> {
-    const flow = await this.#find(flowId);
-    if (!flow) return { kind: 'unknown' };
+  async resume(flowId: string, from: FromBrowser): Promise<ResumeOutcome> {
+    const { flow, refused } = await this.#find(flowId, from);
+    return refused ?? this.#resume(flow);
+  }
+
+  async #resume(flow: WebKycFlow): Promise<ResumeOutcome> {
     const client = await this.#d.clients.findById(flow.clientId!);
     switch (flow.state) {
       case 'created':
-        return flow.expired ? this.#fail(flow, 'expired') : { kind: 'intro', page: pageView(flow, client) };
+        return { kind: 'intro', page: pageView(flow, client), formToken: this.#d.flows.formToken(flow) };
+      case 'expired':
+        // Every visit of an introduction the person let lapse says so to the operator.
+        return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { error: 'access_denied', error_description: 'expired', state: flow.data.state }) };
       case 'verifying':
         break;
       default:
         return { kind: 'finished', page: pageView(flow, client), verified: flow.state !== 'failed' };
     }
     const verification = await this.#d.verification.refresh(flow.context.verificationId!);
+    // The verification is gone (purged): nothing can come of this flow any more.
     if (!verification) return this.#fail(flow, 'expired');
     switch (verification.state) {
       case 'verified':
@@ -214,7 +230,8 @@ export class WebKyc {
       case 'expired':
         return this.#fail(flow, verification.reasons[0] ?? (verification.state === 'cancelled' ? 'cancelled_by_person' : 'provider_timeout'));
       default:
-        return flow.expired ? this.#fail(flow, 'expired') : { kind: 'waiting', page: pageView(flow, client), since: verification.updatedAt };
+        // Still pending when the flow's time is up (the engine's reading): the person waited long enough.
+        return flow.expired ? this.#fail(flow, 'expired') : { kind: 'waiting', page: pageView(flow, client), since: verification.updatedAt, formToken: this.#d.flows.formToken(flow) };
     }
   }
 
@@ -304,7 +321,7 @@ export class WebKyc {
         return issued.value;
       });
     } catch (error) {
-      if (isAppError(error) && error.code === 'flow_conflict') return this.resume(flow.id);
+      if (isAppError(error) && error.code === 'flow_conflict') return this.#again(flow.id);
       throw error;
     }
     return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { code, state: flow.data.state }) };
@@ -316,7 +333,7 @@ export class WebKyc {
     try {
       await this.#d.flows.transition(webKycFlow, flow, 'failed', { context: { ...flow.context, reason }, ...(expiresAt ? { expiresAt } : {}) }, { payload: { reason } });
     } catch (error) {
-      if (isAppError(error) && error.code === 'flow_conflict') return this.resume(flow.id);
+      if (isAppError(error) && error.code === 'flow_conflict') return this.#again(flow.id);
       throw error;
     }
     return { kind: 'redirect', location: redirectWith(flow.data.redirectUri, { error, error_description: reason, state: flow.data.state }) };
@@ -338,7 +355,7 @@ export class WebKyc {
    */
   async #onSettled(view: VerificationView): Promise<void> {
     if (!view.returnTo.startsWith(`${WEB_KYC_PAGES}/`)) return;
-    const flow = view.flowId ? await this.#find(view.flowId) : undefined;
+    const flow = view.flowId ? await this.#flow(view.flowId) : undefined;
     if (!flow || flow.context.verificationId !== view.id) {
       await this.#deleteVerificationData(view.id);
       return;
@@ -353,7 +370,24 @@ export class WebKyc {
     }
   }
 
-  async #find(flowId: string): Promise<WebKycFlow | undefined> {
+  /**
+   * The flow, for the browser bound to it (the flow engine's binding) and, with a form, for
+   * the form of its pages; its expiry is the engine's (a lapsed flow reads as `expired`).
+   */
+  async #find(flowId: string, from: FromBrowser): Promise<{ flow: WebKycFlow; refused?: undefined } | { flow?: undefined; refused: ResumeOutcome }> {
+    const flow = await this.#flow(flowId);
+    if (!flow) return { refused: { kind: 'unknown' } };
+    const allowed = 'csrf' in from ? this.#d.flows.checkForm(flow, { csrf: from.csrf, browserSecret: from.browserSecret }) === 'ok' : this.#d.flows.isBrowserOf(flow, from.browserSecret);
+    return allowed ? { flow } : { refused: { kind: 'other_browser' } };
+  }
+
+  /** Another request of the same browser moved the flow first: answer from where it is now. */
+  async #again(flowId: string): Promise<ResumeOutcome> {
+    const flow = await this.#flow(flowId);
+    return flow ? this.#resume(flow) : { kind: 'unknown' };
+  }
+
+  async #flow(flowId: string): Promise<WebKycFlow | undefined> {
     return (await this.#d.flows.find<WebKycState, WebKycData>(webKycFlow, flowId)) as WebKycFlow | undefined;
   }
 }

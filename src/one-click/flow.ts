@@ -10,6 +10,8 @@ import type { AdditionalInput, OneClickReason, RiskSignals } from './errors.ts';
  * code was right, a birth date / SSN4 is needed; `code_verified`: the person reviews the data
  * (Hosted); then `shared`, `declined` (Hosted), `failed` (a reason is kept) or `expired`.
  * Non-Hosted requests are verified by the operator and go from `created` to `shared` at once.
+ * The right code binds a Hosted request to the browser that entered it (the engine's browser
+ * binding): from then on only that browser sees the data and acts on the request.
  */
 export const oneClickFlow = defineFlow({
   kind: 'one_click',
@@ -23,7 +25,14 @@ export const oneClickFlow = defineFlow({
     failed: [],
     expired: [],
   },
+  // The operator's setting (IDFLOW_ONE_CLICK_TTL_SECONDS) is given to each start.
   ttlSeconds: 1800,
+  onExpiry: 'expired',
+  // Wrong codes, as Verified documents: the third ends the request (code_attempts_exceeded).
+  maxAttempts: 3,
+  onAttemptsExhausted: 'failed',
+  // Once over, only what GET may still return is kept: no code hash, draft or SSN4.
+  keepOnEnd: ({ codeHash: _code, draft: _draft, ssn4: _ssn4, ...kept }: OneClickData): OneClickData => kept,
 });
 
 export type OneClickState = keyof typeof oneClickFlow.transitions;
@@ -60,11 +69,6 @@ export interface OneClickContext {
   brandName: string;
   title: OneClickTitle;
   description?: string;
-  /**
-   * Keyed hash of the token handed to the browser that entered the code (Hosted): from then
-   * on only that browser sees the data and acts on the request.
-   */
-  personTokenHash?: string;
   /** Inputs asked for (awaiting_input). */
   needs?: AdditionalInput[];
   failure?: { reason: OneClickReason; additionalInputs?: AdditionalInput[] };

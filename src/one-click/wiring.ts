@@ -14,7 +14,8 @@ import { OneClickInputFailuresRepo } from '../storage/one-click-input-failures-r
 import { OneClickPhoneLocksRepo } from '../storage/one-click-phone-locks-repo.ts';
 import type { Sealer } from '../storage/sealer.ts';
 import type { UsersRepo } from '../storage/users-repo.ts';
-import { OneClickService, type CodeSender } from './service.ts';
+import type { CodeSender } from './requests.ts';
+import { OneClickService } from './service.ts';
 
 export interface OneClickServices {
   oneClick: OneClickService;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
-import { formToken, formTokenValid } from '../../kernel/form-tokens.ts';
+import { flowCookie } from '../../http/flow-cookie.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { webKycOf } from '../../kyc/index.ts';
 import type { ResumeOutcome } from '../../kyc/web-kyc.ts';
@@ -23,7 +23,7 @@ const redirect303 = { description: 'Redirect (to the verification, or to the red
 
 type FlowRequest = FastifyRequest<{ Params: { flowId: string }; Body: { csrf?: string } }>;
 
-/** The cookie that ties a flow to the browser that opened it; only that browser can continue it. */
+/** Holds the secret of the browser a flow is bound to (the flow engine's binding); only that browser can continue it. */
 const BROWSER_COOKIE = 'idflow_wkyc';
 
 /**
@@ -34,19 +34,19 @@ const BROWSER_COOKIE = 'idflow_wkyc';
  */
 export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services): void {
   const webKyc = webKycOf(services);
-  const secureCookie = services.config.issuer.startsWith('https://');
-  const browserToken = (flowId: string) => formToken(services.formKey, `web_kyc_browser:${flowId}`);
-  const csrfToken = (flowId: string) => formToken(services.formKey, `web_kyc_form:${flowId}`);
+  const browser = flowCookie({ name: BROWSER_COOKIE, pathOf: (flowId) => `${WEB_KYC_PAGES}/${flowId}`, issuer: services.config.issuer });
+  /** What the browser brings: its cookie, and with a form the form's token. */
+  const fromBrowser = (request: FlowRequest, form = false) => ({ browserSecret: browser.read(request), ...(form ? { csrf: request.body?.csrf } : {}) });
 
   const sendHtml = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
-
-  const sameBrowser = (request: FlowRequest) => formTokenValid(services.formKey, `web_kyc_browser:${request.params.flowId}`, cookie(request, BROWSER_COOKIE));
 
   const answer = (reply: FastifyReply, outcome: ResumeOutcome | { kind: 'verification'; next: string }) => {
     switch (outcome.kind) {
       case 'unknown':
         return sendHtml(reply, 404, errorPage('unknown_flow'));
+      case 'other_browser':
+        return sendHtml(reply, 403, errorPage('other_browser'));
       case 'verification':
         // A vendor's pages are elsewhere: handed over by a page (see handOffPage); the sandbox's are here.
         return /^https?:\/\//.test(outcome.next) ? sendHtml(reply, 200, handOffPage(outcome.next)) : reply.redirect(outcome.next, 303);
@@ -55,11 +55,11 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
       case 'intro':
         // Cancel ends at the client's redirect_uri.
         reply.headers(pageSecurityHeaders([outcome.page.redirectUri]));
-        return sendHtml(reply, 200, introPage(outcome.page, csrfToken(outcome.page.flowId)));
+        return sendHtml(reply, 200, introPage(outcome.page, outcome.formToken));
       case 'waiting':
         // Stopping ends at the client's redirect_uri.
         reply.headers(pageSecurityHeaders([outcome.page.redirectUri]));
-        return sendHtml(reply, 200, waitingPage(outcome.page, { since: outcome.since, now: services.clock.now(), csrf: csrfToken(outcome.page.flowId) }));
+        return sendHtml(reply, 200, waitingPage(outcome.page, { since: outcome.since, now: services.clock.now(), csrf: outcome.formToken }));
       case 'finished':
         return sendHtml(reply, 200, finishedPage(outcome.page, outcome.verified));
     }
@@ -88,10 +88,7 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
         if (outcome.kind === 'fatal') return sendHtml(reply, 400, errorPage(outcome.reason));
         if (outcome.kind === 'redirect') return reply.header('cache-control', 'no-store').redirect(outcome.location, 303);
         const flowId = outcome.page.flowId;
-        reply.header(
-          'set-cookie',
-          `${BROWSER_COOKIE}=${browserToken(flowId)}; Path=${WEB_KYC_PAGES}/${flowId}; Max-Age=${webKycFlow.ttlSeconds}; HttpOnly; SameSite=Lax${secureCookie ? '; Secure' : ''}`,
-        );
+        browser.keep(reply, flowId, outcome.browserSecret, webKycFlow.ttlSeconds);
         return reply.header('cache-control', 'no-store').redirect(`${WEB_KYC_PAGES}/${flowId}`, 303);
       },
     );
@@ -99,32 +96,19 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
     scope.get(
       `${WEB_KYC_PAGES}/:flowId`,
       { schema: { tags: [TAG], summary: 'Web KYC introduction page (hosted)', params: flowParams, response: { 200: html200, 403: html200, 404: html200 } } },
-      async (request: FlowRequest, reply) => {
-        if (!sameBrowser(request)) return sendHtml(reply, 403, errorPage('other_browser'));
-        return answer(reply, await webKyc.resume(request.params.flowId));
-      },
+      async (request: FlowRequest, reply) => answer(reply, await webKyc.resume(request.params.flowId, fromBrowser(request))),
     );
 
     scope.post(
       `${WEB_KYC_PAGES}/:flowId/start`,
       { schema: { tags: [TAG], summary: 'Start the verification steps (hosted form)', params: flowParams, body: csrfBody, response: { 200: html200, 303: redirect303, 403: html200, 404: html200 } } },
-      async (request: FlowRequest, reply) => {
-        if (!sameBrowser(request) || !formTokenValid(services.formKey, `web_kyc_form:${request.params.flowId}`, request.body?.csrf)) {
-          return sendHtml(reply, 403, errorPage('other_browser'));
-        }
-        return answer(reply, await webKyc.begin(request.params.flowId, request.ip));
-      },
+      async (request: FlowRequest, reply) => answer(reply, await webKyc.begin(request.params.flowId, request.ip, fromBrowser(request, true))),
     );
 
     scope.post(
       `${WEB_KYC_PAGES}/:flowId/cancel`,
       { schema: { tags: [TAG], summary: 'Decline the verification, or stop waiting for its result (hosted form)', params: flowParams, body: csrfBody, response: { 200: html200, 303: redirect303, 403: html200, 404: html200 } } },
-      async (request: FlowRequest, reply) => {
-        if (!sameBrowser(request) || !formTokenValid(services.formKey, `web_kyc_form:${request.params.flowId}`, request.body?.csrf)) {
-          return sendHtml(reply, 403, errorPage('other_browser'));
-        }
-        return answer(reply, await webKyc.cancel(request.params.flowId));
-      },
+      async (request: FlowRequest, reply) => answer(reply, await webKyc.cancel(request.params.flowId, fromBrowser(request, true))),
     );
 
     scope.get(
@@ -137,10 +121,7 @@ export function registerAuthenteqWebKyc(app: FastifyInstance, services: Services
           response: { 200: html200, 303: redirect303, 403: html200, 404: html200 },
         },
       },
-      async (request: FlowRequest, reply) => {
-        if (!sameBrowser(request)) return sendHtml(reply, 403, errorPage('other_browser'));
-        return answer(reply, await webKyc.resume(request.params.flowId));
-      },
+      async (request: FlowRequest, reply) => answer(reply, await webKyc.resume(request.params.flowId, fromBrowser(request))),
     );
   });
 
@@ -228,12 +209,4 @@ async function multipartFields(request: FastifyRequest): Promise<Record<string, 
 function bearer(header: string | undefined): string | undefined {
   const match = /^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header ?? '');
   return match?.[1];
-}
-
-function cookie(request: FastifyRequest, name: string): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const at = part.indexOf('=');
-    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
-  }
-  return undefined;
 }

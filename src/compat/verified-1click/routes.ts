@@ -3,7 +3,8 @@ import { brandOf, registeredRedirectUrls } from '../../clients/one-click-brand.t
 import { AppError } from '../../kernel/errors.ts';
 import type { CredentialRequest } from '../../one-click/credential-requests.ts';
 import { OneClickError } from '../../one-click/errors.ts';
-import type { OneClickCaller, StartResult } from '../../one-click/service.ts';
+import type { StartResult } from '../../one-click/operator-api.ts';
+import type { OneClickCaller } from '../../one-click/requests.ts';
 import { withBirthDateFormat } from '../../one-click/birth-date.ts';
 import type { OneClickEntity } from '../../one-click/entity.ts';
 import type { Services } from '../../services.ts';

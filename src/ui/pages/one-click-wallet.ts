@@ -1,6 +1,6 @@
 import type { AdditionalInput } from '../../one-click/errors.ts';
 import type { PersonField } from '../../one-click/review.ts';
-import type { PersonView } from '../../one-click/service.ts';
+import type { PersonView } from '../../one-click/person-api.ts';
 import { html, trusted, type Html } from '../html.ts';
 import { errorPage } from '../error-page.ts';
 import { alert, page } from '../layout.ts';
