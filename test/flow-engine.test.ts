@@ -68,18 +68,24 @@ for (const backend of await backends()) {
       assert.equal(flows.attemptsLeft(door, flow), 3);
       const ending = { context: { reason: 'too_many_codes' } };
       for (const left of [2, 1]) {
-        const counted = await flows.failAttempt(door, flow, ending);
+        const counted = await flows.failAttempt(door, flow, { ending });
         assert.deepEqual([counted.flow.state, counted.attemptsLeft], ['waiting', left]);
         assert.deepEqual(counted.flow.context, {}, 'the ending is written only at the end');
         flow = counted.flow;
       }
-      const last = await flows.failAttempt(door, flow, ending);
+      const last = await flows.failAttempt(door, flow, { ending });
       assert.deepEqual([last.flow.state, last.attemptsLeft, last.flow.attempts], ['failed', 0, 3]);
       assert.deepEqual(last.flow.context, { reason: 'too_many_codes' });
       assert.deepEqual(last.flow.data, { phone: '+1' });
       await assert.rejects(flows.failAttempt(door, last.flow), (e) => isAppError(e) && e.code === 'attempts_exhausted' && e.status === 429);
       // A stale copy cannot count an attempt a second time.
       await assert.rejects(flows.failAttempt(door, flow), (e) => isAppError(e) && e.code === 'flow_conflict');
+
+      // A surface that tells of the last wrong attempt first: the flow stays, and is refused at the next.
+      let patient = await flows.start(door, { data: { phone: '+1' } });
+      for (let i = 0; i < 3; i++) patient = (await flows.failAttempt(door, patient, { ending, endAtLast: false })).flow;
+      assert.deepEqual([patient.state, flows.attemptsLeft(door, patient)], ['waiting', 0]);
+      await assert.rejects(flows.failAttempt(door, patient, { ending }), (e) => isAppError(e) && e.code === 'attempts_exhausted');
     });
 
     it('binds a flow to a browser by a secret it keeps only the hash of; a later binding replaces it', async () => {

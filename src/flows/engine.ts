@@ -205,19 +205,21 @@ export class FlowEngine {
   /**
    * Counts one failed attempt. When it was the last one allowed, the flow moves to the
    * definition's `onAttemptsExhausted` in the same write, with `ending` (what later reads
-   * should say, e.g. a reason). A flow with no attempts left is refused (`attempts_exhausted`).
+   * should say, e.g. a reason) — unless `endAtLast` is false: a surface that lets its caller
+   * hear of the last wrong attempt first ends the flow at the next one (`attemptsLeft` is
+   * then 0). A flow with no attempts left is refused (`attempts_exhausted`).
    */
   async failAttempt<State extends string, Data>(
     definition: FlowDefinition<State, Data>,
     flow: Flow<Data, State>,
-    ending: Changes<Data> = {},
-    event?: MoveEvent,
+    options: { ending?: Changes<Data>; event?: MoveEvent; endAtLast?: boolean } = {},
   ): Promise<{ flow: Flow<Data, State>; attemptsLeft: number }> {
     if (this.attemptsLeft(definition, flow) === 0) throw new AppError('attempts_exhausted', 'No attempts are left; start again');
     const attempts = flow.attempts + 1;
-    const exhausted = definition.maxAttempts !== undefined && attempts >= definition.maxAttempts && definition.onAttemptsExhausted !== undefined;
+    const end = definition.onAttemptsExhausted;
+    const exhausted = end !== undefined && options.endAtLast !== false && attempts >= definition.maxAttempts!;
     const counted = exhausted
-      ? await this.transition(definition, flow, definition.onAttemptsExhausted!, { ...ending, attempts }, event)
+      ? await this.transition(definition, flow, end, { ...options.ending, attempts }, options.event)
       : await this.transition(definition, flow, flow.state, { attempts });
     return { flow: counted, attemptsLeft: this.attemptsLeft(definition, counted) };
   }

@@ -24,10 +24,9 @@ export class OneClickCodes {
   }
 
   /**
-   * Checks a code: the flow when it is right and alive; otherwise the engine counts a wrong
-   * attempt, and the last one allowed ends the request (code_attempts_exceeded). On the Hosted
-   * pages that answer comes at once, so the person is not shown a code form that can no longer
-   * succeed; the Semi-Hosted operator hears invalid_code, then OCE018 at its next try.
+   * Checks a code: the flow when it is right and alive; otherwise a wrong attempt for the
+   * engine to count (`OneClickRequests.failCode`); past the last one the request ends
+   * (code_attempts_exceeded).
    */
   async check(flow: OneClickFlow, code: string): Promise<OneClickFlow> {
     const requests = this.#requests;
@@ -36,7 +35,7 @@ export class OneClickCodes {
     const live = flow.context.codeExpiresAt !== undefined && new Date(flow.context.codeExpiresAt) > requests.d.clock.now();
     if (matches && live) return flow;
     const { flow: counted, attemptsLeft } = await requests.failCode(flow);
-    if (attemptsLeft === 0 && counted.context.integration === 'hosted') throw new OneClickError('code_attempts_exceeded', requests.risk(flow));
+    if (counted.state === 'failed') throw new OneClickError('code_attempts_exceeded', requests.risk(flow));
     throw new OneClickError('invalid_code', { attemptsRemaining: attemptsLeft });
   }
 

@@ -89,11 +89,22 @@ export class OneClickRequests {
     return this.#exactlyOnce(async () => (await this.d.flows.transition(oneClickFlow, flow, to, changes, event)) as OneClickFlow);
   }
 
-  /** A wrong code: counted by the engine; the last one allowed ends the request (`code_attempts_exceeded`). */
+  /**
+   * A wrong code, counted by the engine. On the Hosted pages the last one allowed ends the
+   * request at once (code_attempts_exceeded), so the person is not shown a code form that
+   * can no longer succeed; a Semi-Hosted operator hears of it first (OCE008), and the next
+   * try ends it (OCE018), as Verified documents.
+   */
   async failCode(flow: OneClickFlow): Promise<{ flow: OneClickFlow; attemptsLeft: number }> {
     const reason: OneClickReason = 'code_attempts_exceeded';
-    const counted = await this.#exactlyOnce(() => this.d.flows.failAttempt(oneClickFlow, flow, { context: { ...flow.context, failure: { reason } } }, { payload: { reason } }));
-    if (counted.attemptsLeft === 0) await this.releaseLock(counted.flow as OneClickFlow);
+    const counted = await this.#exactlyOnce(() =>
+      this.d.flows.failAttempt(oneClickFlow, flow, {
+        ending: { context: { ...flow.context, failure: { reason } } },
+        event: { payload: { reason } },
+        endAtLast: flow.context.integration === 'hosted',
+      }),
+    );
+    if (counted.flow.state === 'failed') await this.releaseLock(counted.flow as OneClickFlow);
     return counted as { flow: OneClickFlow; attemptsLeft: number };
   }
 
