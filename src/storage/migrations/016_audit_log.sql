@@ -40,6 +40,12 @@ create unique index audit_log_id on audit_log (id);
 create index audit_log_client on audit_log (client_id, id) where client_id is not null;
 create index audit_log_user on audit_log (user_id, id) where user_id is not null;
 
+-- The transaction an entry waits for: at commit, its own entries are found through the
+-- index, never by reading past what others' commits left behind for vacuum. (Added after
+-- audit_log copied the entry's columns: the log does not keep it.)
+alter table audit_pending add column tx xid8 not null default pg_current_xact_id();
+create index audit_pending_tx on audit_pending (tx);
+
 create function audit_stream(client_id text) returns text language sql immutable as $$
   select case when client_id is null then 'platform' else 'client:' || client_id end
 $$;
@@ -120,7 +126,7 @@ declare
   prev bytea;
   h bytea;
 begin
-  for e in with taken as (delete from audit_pending returning *) select * from taken order by stream, id loop
+  for e in with taken as (delete from audit_pending where tx = pg_current_xact_id() returning *) select * from taken order by stream, id loop
     if current_stream is distinct from e.stream then
       perform pg_advisory_xact_lock(7301106, hashtext(e.stream));
       select l.seq, l.hash into n, prev from audit_log l where l.stream = e.stream order by l.seq desc limit 1;
