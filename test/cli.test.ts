@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -14,6 +14,9 @@ import { AppError } from '../src/kernel/errors.ts';
 import { secretMatches } from '../src/kernel/secrets.ts';
 import { Keyring } from '../src/kernel/sealing.ts';
 import { openDb } from '../src/storage/db.ts';
+import { openPlatform } from '../src/bootstrap.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createLogger } from '../src/kernel/logger.ts';
 import { applyImport, importFile } from '../src/provisioning/import-file.ts';
 import { backends, POSTGRES_URL, startPlatform, type TestPlatform } from './support/platform.ts';
 
@@ -372,6 +375,55 @@ for (const makeTarget of targets) {
       } finally {
         await rm(files, { recursive: true, force: true });
       }
+    });
+
+    it('consents list tells an operator every hand-over, by person (id, email or phone) or by client, never a value', async () => {
+      // What the doors recorded, written in process on the same database as the commands use.
+      const services = await openPlatform(loadConfig({ ...baseEnv(), ...target.env }), createLogger('silent'));
+      let lin: string;
+      let flowId: string;
+      try {
+        lin = (await services.users.create({ email: 'lin@example.com', phone: '+14155550177' })).id;
+        await services.clients.save({ clientId: 'consent-shop', name: 'Consent Shop', redirectUris: ['https://shop.example/cb'], scope: 'openid email' });
+        flowId = randomUUID();
+        await services.consents.record({ door: 'oidc', userId: lin, clientId: 'consent-shop', shared: ['sub', 'email', 'email_verified'] });
+        await services.consents.record({ door: 'one_click', userId: lin, clientId: 'consent-shop', shared: ['phone', 'fullName'], flowId });
+        await services.consents.record({ door: 'web_kyc', clientId: 'consent-shop', shared: ['documentNumber', 'documentFront'], flowId: randomUUID(), verificationId: flowId });
+      } finally {
+        await services.limits.close();
+        await services.db.close();
+      }
+
+      const byEmail = await run('consents', 'list', '--user', 'lin@example.com');
+      assert.equal(byEmail.status, 0, byEmail.stderr);
+      const lines = byEmail.stdout.trim().split('\n').map((l) => l.split('\t'));
+      assert.deepEqual(
+        lines.map(([, door, client, user, shared]) => [door, client, user, shared]),
+        [
+          ['one_click', 'consent-shop', lin, 'phone,fullName'],
+          ['oidc', 'consent-shop', lin, 'sub,email,email_verified'],
+        ],
+      );
+      assert.equal(lines[0]![5], `flow:${flowId}`);
+      assert.ok(lines.every(([at]) => !Number.isNaN(Date.parse(at!))));
+      assert.equal((await run('consents', 'list', '--user', '+1 415 555 0177')).stdout, byEmail.stdout, 'the phone number names the same person');
+      assert.equal((await run('consents', 'list', '--user', lin)).stdout, byEmail.stdout, 'and so does the user id');
+
+      const byClient = json(await run('consents', 'list', '--client', 'consent-shop', '--json'));
+      assert.deepEqual(byClient.map((c: { door: string }) => c.door).sort(), ['oidc', 'one_click', 'web_kyc']);
+      const kyc = byClient.find((c: { door: string }) => c.door === 'web_kyc');
+      assert.equal(kyc.user_id, null, 'a Web KYC person without an account');
+      assert.equal(kyc.verification_id, flowId);
+      assert.equal(kyc.client_name, 'Consent Shop');
+      assert.deepEqual(kyc.shared, ['documentNumber', 'documentFront']);
+      assert.ok(!JSON.stringify(byClient).includes('lin@example.com'));
+
+      const unknown = await run('consents', 'list', '--user', 'nobody@example.com');
+      assert.equal(unknown.status, 1);
+      assert.equal(unknown.stderr, 'idflow: No user is named nobody@example.com\n');
+      const unnamed = await run('consents', 'list');
+      assert.equal(unnamed.status, 2);
+      assert.match(unnamed.stderr, /usage: idflow consents list/);
     });
   });
 }

@@ -37,7 +37,7 @@ const SURFACES: readonly { name: string; path: RegExp; error: RegExp; ok: RegExp
   { name: 'web kyc api', path: /^\/v2\/web-kyc(\/|\?|$)/, error: JSON_TYPE, ok: JSON_TYPE },
   { name: '1-click wallet', path: /^\/1-click\/wallet(\/|\?|$)/, error: HTML, ok: HTML },
   { name: '1-click api', path: /^(\/v2)?\/1-click(\/|\?|$)/, error: JSON_TYPE, ok: JSON_TYPE },
-  { name: 'pages', path: /^\/(interaction\/|verification\/(sandbox\/|[^/?]+\/return\/?(\?|$)))/, error: HTML, ok: /^(text\/html|image\/png)/ },
+  { name: 'pages', path: /^\/(interaction\/|account(\/|\?|$)|verification\/(sandbox\/|[^/?]+\/return\/?(\?|$)))/, error: HTML, ok: /^(text\/html|image\/png)/ },
   { name: 'native', path: /^/, error: /^application\/problem\+json/, ok: /^(application\/json|text\/plain)/ },
 ];
 
@@ -206,6 +206,8 @@ for (const backend of await backends()) {
         ['POST', '/interaction/{uid}/login', { body: fields('csrf', 'username', 'password') }],
         ['POST', '/interaction/{uid}/consent', { body: fields('csrf') }],
         ['POST', '/interaction/{uid}/abort', { body: fields('csrf') }],
+        ['GET', '/account', {}],
+        ['POST', '/account/sign-in', { body: fields('csrf', 'username', 'password') }],
         ['GET', '/1-click/wallet/{uuid}', { query: fields('phone', 'code') }],
         ['POST', '/1-click/wallet/{uuid}/code', { body: fields('csrf', 'code') }],
         ['POST', '/1-click/wallet/{uuid}/input', { body: fields('csrf', 'birthDate', 'ssn4') }],

@@ -39,6 +39,9 @@ Usage:
   idflow client delete CLIENT_ID
   idflow client api-key create|list CLIENT_ID | revoke CLIENT_ID KEY_ID   1-Click API keys
   idflow user create (--email E | --phone P) [--email E] [--phone P] [--password W] [--json]
+  idflow consents list (--user USER_ID|EMAIL|PHONE | --client CLIENT_ID) [--json]
+                                         every hand-over of personal data to an operator, newest
+                                         first: when, door, client, person, what (field names)
   idflow audit verify [--checkpoint FILE] [--key FILE] [--json]
                                          check every chain of the audit log (and that a kept
                                          checkpoint is genuine and still held); exit 4 if not
@@ -106,6 +109,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return await (await import('./client-commands.ts')).clientCommand(rest, (fn) => withPlatform(config, logger, fn));
       case 'user':
         return await (await import('./user-commands.ts')).userCommand(rest, (fn) => withPlatform(config, logger, fn));
+      case 'consents':
+        return await (await import('./consent-commands.ts')).consentCommand(rest, (fn) => withPlatform(config, logger, fn));
       case 'audit':
         return await (await import('./audit-commands.ts')).auditCommand(rest, (fn) => withPlatform(config, logger, fn));
       case 'webhook':

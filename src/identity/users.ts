@@ -1,7 +1,7 @@
 import { AppError } from '../kernel/errors.ts';
-import { newUserId } from '../kernel/ids.ts';
+import { newUserId, userUuid } from '../kernel/ids.ts';
 import type { UserRecord, UsersRepo } from '../storage/users-repo.ts';
-import { parseEmail, parsePhone } from './contact.ts';
+import { parseEmail, parseLogin, parsePhone } from './contact.ts';
 import { passwordProblem, type PasswordHasher } from './passwords.ts';
 
 export interface NewUser {
@@ -39,6 +39,14 @@ export class UserService {
         : undefined;
     const user = await this.#users.update(existing.id, { email, phone, passwordHash });
     return { user: user!, created: false };
+  }
+
+  /** The person an operator names: by user id (`usr:…`), email or phone number. */
+  async find(name: string): Promise<UserRecord | undefined> {
+    if (userUuid(name.trim())) return this.#users.findById(name.trim());
+    const login = parseLogin(name);
+    if (!login) return undefined;
+    return 'email' in login ? this.#users.findByEmail(login.email) : this.#users.findByPhone(login.phone);
   }
 
   async setPassword(userId: string, password: string): Promise<void> {
