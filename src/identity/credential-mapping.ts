@@ -10,6 +10,15 @@ import type { DocumentData } from '../verification/types.ts';
  * (src/oauth/verified-claims.ts, src/one-click/, src/compat/authenteq-webkyc/) only render.
  */
 
+/**
+ * The parts of the wallet's composite credentials, in their documented order (the
+ * 1ClickEntity's order too); a leaf credential is a string.
+ */
+export const COMPOSITE_PARTS: Readonly<Record<string, readonly string[]>> = {
+  fullName: ['firstName', 'middleName', 'lastName'],
+  address: ['line1', 'line2', 'city', 'state', 'zipCode', 'country'],
+};
+
 /** Where a credential came from: the verification and its Identity Assurance element. */
 export interface Provenance {
   verificationId: string;

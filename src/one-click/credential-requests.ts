@@ -1,3 +1,4 @@
+import { COMPOSITE_PARTS } from '../identity/credential-mapping.ts';
 import type { FieldProblem } from '../kernel/errors.ts';
 
 /**
@@ -34,18 +35,12 @@ export const MAX_MULTI = 3;
 export const MAX_REQUESTS = 20;
 export const CREDENTIAL_TYPE = /^[A-Z][A-Za-z0-9]{0,60}Credential$/;
 
-/** The parts of the composite credentials idflow knows, in their documented order. */
-export const COMPOSITES: Readonly<Record<string, readonly string[]>> = {
-  fullName: ['firstName', 'middleName', 'lastName'],
-  address: ['line1', 'line2', 'city', 'state', 'zipCode', 'country'],
-};
-
 /**
  * The parts of a known composite. Keys come from the caller (`ConstructorCredential` is
  * `constructor`), so only the table's own entries count, never what objects inherit.
  */
 function compositeParts(key: string): readonly string[] | undefined {
-  return Object.hasOwn(COMPOSITES, key) ? COMPOSITES[key] : undefined;
+  return Object.hasOwn(COMPOSITE_PARTS, key) ? COMPOSITE_PARTS[key] : undefined;
 }
 
 /** `ZipCodeCredential` → `zipCode`. */
@@ -56,7 +51,7 @@ export function credentialKey(type: string): string {
 
 /** The composite a leaf belongs to (firstName → fullName), for a leaf asked for on its own. */
 export function compositeOf(key: string): string | undefined {
-  return Object.entries(COMPOSITES).find(([, parts]) => parts.includes(key))?.[0];
+  return Object.entries(COMPOSITE_PARTS).find(([, parts]) => parts.includes(key))?.[0];
 }
 
 const LEAF = (type: string): CredentialRequest => ({ type });
