@@ -139,7 +139,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
   const consents = new Consents(repos.consents, clock);
   const catalogue = limitCatalogue(config);
   const limits = new Limits(await createLimitStore(config, db, clock, logger), limitKey);
-  const signIn = new PasswordSignIn(repos.users, hasher, limits, catalogue.signIn);
+  const signIn = new PasswordSignIn(repos.users, hasher, limits, catalogue.signIn, repos.events, clock);
   await ensureSigningKey(db, keyring, clock);
   const sms = createSmsSender(config, clock, logger, { limits, catalogue: catalogue.sms });
   const oauth = await OAuthEngine.create({

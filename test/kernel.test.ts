@@ -12,6 +12,7 @@ import { PasswordSignIn } from '../src/identity/password-sign-in.ts';
 import { limitCatalogue } from '../src/limits/catalogue.ts';
 import { Limits } from '../src/limits/limits.ts';
 import { databaseLimitStore } from '../src/limits/stores.ts';
+import { EventsRepo } from '../src/storage/events-repo.ts';
 import { platformSecret } from '../src/storage/platform-secrets.ts';
 import { Sealer } from '../src/storage/sealer.ts';
 import { UsersRepo } from '../src/storage/users-repo.ts';
@@ -313,7 +314,7 @@ describe('PasswordSignIn', () => {
       signInThrottle: limits,
       sms: { limits: { phonePer10Min: 1, phonePerDay: 1, clientPerHour: 1 } },
       verificationStarts: { perIpPerHour: 1, perClientPerHour: 1 },
-    }).signIn);
+    }).signIn, new EventsRepo(t.db), clock);
 
   it('signs in by email or phone and leaves a current hash alone', async () => {
     const signIn = signInWith(new PasswordHasher(OWASP));

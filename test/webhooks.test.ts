@@ -213,6 +213,23 @@ for (const backend of await backends()) {
       await platform.services.webhooks.remove(subscription.id);
     });
 
+    it('tells a client who signed in through it, and through which door', async () => {
+      await platform.services.clients.save({ clientId: 'wh-mobile', name: 'Mobile', public: true, grantTypes: ['password', 'refresh_token'], scope: 'openid' });
+      const { subscription } = await platform.services.webhooks.subscribe('wh-mobile', { url: receiver.url, eventTypes: ['sign_in.completed'] });
+      const email = `signin-${Date.now()}@example.com`;
+      const user = await platform.services.users.create({ email, password: 'a long enough password' });
+      const form = (password: string) => ({ method: 'POST' as const, url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ grant_type: 'password', client_id: 'wh-mobile', username: email, password, scope: 'openid' }).toString() });
+      const token = await platform.app.inject(form('a long enough password'));
+      assert.equal(token.statusCode, 200, token.body);
+      const refused = await platform.app.inject(form('not the password'));
+      assert.equal(refused.statusCode, 400);
+      await worker.runOnce();
+      const signIns = receiver.accepted.filter((m) => m.json.type === 'sign_in.completed' && m.json.data.user_id === user.id);
+      assert.deepEqual(signIns.map((m) => [m.json.data.client_id, m.json.data.via, m.json.data.method]), [['wh-mobile', 'password_grant', 'password']]);
+      assert.ok(ajv.validate(eventSchema('sign_in.completed'), signIns[0]!.json), ajv.errorsText());
+      await platform.services.webhooks.remove(subscription.id);
+    });
+
     it('writes nothing to deliver when the state change rolls back', async () => {
       const { subscription } = await subscribe();
       await assert.rejects(

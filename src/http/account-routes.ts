@@ -58,7 +58,7 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
     const again = (status: number, error: string) => signInPage(request, reply, status, { username, error });
     if (!username || !password) return again(400, 'Enter your email or phone number and your password.');
     try {
-      const user = await services.signIn.verify(username, password, request.ip);
+      const user = await services.signIn.verify(username, password, request.ip, { via: 'account' });
       await sessions.signIn(request.raw, reply.raw, user.id);
       formCookie.drop(reply, 'sign-in');
       return reply.redirect(ACCOUNT_PATH, 303);

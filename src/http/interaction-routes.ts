@@ -62,7 +62,7 @@ export function registerInteractionRoutes(app: FastifyInstance, services: Servic
       html(reply, status, loginPage({ uid: view.uid, clientName: view.clientName, csrf: csrf(view.uid), username, error }), view);
     if (!username || !password) return again(400, 'Enter your email or phone number and your password.');
     try {
-      const user = await services.signIn.verify(username, password, request.ip);
+      const user = await services.signIn.verify(username, password, request.ip, { via: 'login_page', clientId: view.clientId });
       return reply.redirect(await interactions.finishLogin(request.raw, reply.raw, user.id), 303);
     } catch (error) {
       const refusal = signInRefusal(error);

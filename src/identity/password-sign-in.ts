@@ -2,6 +2,8 @@ import { AppError } from '../kernel/errors.ts';
 import type { LimitCatalogue } from '../limits/catalogue.ts';
 import { addressKey } from '../limits/client-address.ts';
 import type { LimitUse, Limits } from '../limits/limits.ts';
+import type { Clock } from '../kernel/clock.ts';
+import type { EventsRepo } from '../storage/events-repo.ts';
 import type { UserRecord, UsersRepo } from '../storage/users-repo.ts';
 import { parseLogin } from './contact.ts';
 import type { PasswordHasher } from './passwords.ts';
@@ -16,22 +18,34 @@ import type { PasswordHasher } from './passwords.ts';
  * - attempts are counted per account and client address (tight), per account (a much
  *   higher ceiling) and per address, so someone guessing from one address never locks the
  *   owner out from another (docs/limits.md);
- * - a hash made with weaker parameters than configured is replaced on success.
+ * - a hash made with weaker parameters than configured is replaced on success;
+ * - a success is recorded as `sign_in.completed`, with the door and the client it came through.
  */
+
+/** Which door a password sign-in came through, and for which client (none: the person's own account pages). */
+export interface SignInDoor {
+  via: 'login_page' | 'password_grant' | 'account';
+  clientId?: string | undefined;
+}
 export class PasswordSignIn {
   readonly #users: UsersRepo;
   readonly #hasher: PasswordHasher;
   readonly #limits: Limits;
   readonly #catalogue: LimitCatalogue['signIn'];
+  readonly #events: EventsRepo;
+  readonly #clock: Clock;
 
-  constructor(users: UsersRepo, hasher: PasswordHasher, limits: Limits, catalogue: LimitCatalogue['signIn']) {
+  constructor(users: UsersRepo, hasher: PasswordHasher, limits: Limits, catalogue: LimitCatalogue['signIn'], events: EventsRepo, clock: Clock) {
     this.#users = users;
     this.#hasher = hasher;
     this.#limits = limits;
     this.#catalogue = catalogue;
+    this.#events = events;
+    this.#clock = clock;
   }
 
-  async verify(username: string, password: string, ip: string): Promise<UserRecord> {
+  /** `door`: every door names itself; a check without one (a script, a test) records no door. */
+  async verify(username: string, password: string, ip: string, door?: SignInDoor): Promise<UserRecord> {
     const login = parseLogin(username);
     const user = login && ('email' in login ? await this.#users.findByEmail(login.email) : await this.#users.findByPhone(login.phone));
     // An account is counted as one whichever of its names (email, phone) is typed. A name
@@ -58,6 +72,7 @@ export class PasswordSignIn {
     // attempt does not count against the account or the address.
     await this.#limits.settle({ reset: [pair], refund: others });
     if (check.needsRehash) await this.#users.update(user.id, { passwordHash: await this.#hasher.hash(password) });
+    await this.#events.record({ type: 'sign_in.completed', userId: user.id, clientId: door?.clientId, payload: { method: 'password', ...(door ? { via: door.via } : {}) } }, this.#clock.now());
     return user;
   }
 }

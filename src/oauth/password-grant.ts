@@ -40,7 +40,7 @@ export function registerPasswordGrant(provider: Provider, signIn: PasswordSignIn
 
       let user;
       try {
-        user = await signIn.verify(params.username, params.password, clientIpOf(ctx));
+        user = await signIn.verify(params.username, params.password, clientIpOf(ctx), { via: 'password_grant', clientId: client.clientId });
       } catch (error) {
         if (isAppError(error) && error.code === 'too_many_requests') {
           ctx.set('Retry-After', String(error.retryAfter ?? 60));

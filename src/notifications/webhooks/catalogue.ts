@@ -90,6 +90,10 @@ const DEFINITIONS: Record<string, EventDefinition> = {
     description: "A client's API keys changed",
     data: { change: { enum: ['api_key_created', 'api_key_revoked'] }, key_id: string },
   },
+  'sign_in.completed': {
+    description: 'A person signed in with a password: on the hosted login page (OpenID Connect), through the password grant (and Vault\'s door to it), or on their own account pages (no client)',
+    data: { method: { enum: ['password'] }, via: { enum: ['login_page', 'password_grant', 'account'] } },
+  },
   'user.created': { description: 'A user account was created', data: {} },
   'user.updated': { description: "A user's email address or phone number changed (never the value itself)", data: {} },
   'signing_key.rotated': {
@@ -177,6 +181,8 @@ export function publicEventsOf(event: RecordedEvent): PublicEvent[] {
     case 'api_key.created':
     case 'api_key.revoked':
       return [publish('client.changed', { change: `api_key_${action}`, key_id: str(p.keyId) })];
+    case 'sign_in.completed':
+      return [publish('sign_in.completed', { method: str(p.method), via: str(p.via) })];
     case 'user.created':
     case 'user.updated':
       return [publish(event.type, {})];
