@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { defineFlow } from '../src/flows/engine.ts';
 import { ManualClock } from '../src/kernel/clock.ts';
 import { isAppError } from '../src/kernel/errors.ts';
+import { INTRO_TTL_SECONDS, webKycFlow } from '../src/kyc/web-kyc-flow.ts';
+import { saveWebKycSettings } from '../src/kyc/web-kyc-settings.ts';
 import { backends, startPlatform, type TestPlatform } from './support/platform.ts';
 
 /**
@@ -138,6 +140,80 @@ for (const backend of await backends()) {
       assert.throws(() => defineFlow({ kind: 'bad', initial: 'a', transitions: { a: [] }, ttlSeconds: 1, onExpiry: 'gone' as 'a' }), /onExpiry names an unknown state gone/);
       assert.throws(() => defineFlow({ kind: 'bad', initial: 'a', transitions: { a: ['b' as 'a'] }, ttlSeconds: 1 }), /unknown state b/);
       assert.throws(() => defineFlow({ kind: 'bad', initial: 'a', transitions: { a: [] }, ttlSeconds: 1, onAttemptsExhausted: 'a' }), /without maxAttempts/);
+    });
+  });
+}
+
+/**
+ * The same rules through HTTP, on a hosted page every browser meets (Web KYC's introduction),
+ * under an https issuer: the one flow cookie, the hash at rest, forms bound to flow and
+ * browser, and expiry answered the same way at every visit.
+ */
+for (const backend of await backends()) {
+  describe(`flow engine through the hosted pages (${backend})`, () => {
+    let platform: TestPlatform;
+    const clock = new ManualClock();
+    const redirectUri = 'https://shop.example.com/kyc/result';
+    before(async () => {
+      platform = await startPlatform(backend, { clock, env: { IDFLOW_ISSUER: 'https://id.example.test' } });
+      await platform.services.clients.save({ clientId: 'shop', name: 'Shop', redirectUris: [redirectUri], grantTypes: ['authorization_code'], scope: 'openid' });
+      await saveWebKycSettings(platform.services.repos.clients, 'shop', { enabled: true, provider: 'sandbox' });
+    });
+    after(() => platform.close());
+
+    const open = async (state: string) => {
+      const answer = await platform.app.inject({ url: `/authorize?${new URLSearchParams({ response_type: 'code', client_id: 'shop', redirect_uri: redirectUri, scope: 'kyc', state })}` });
+      assert.equal(answer.statusCode, 303);
+      const flowId = /^\/web-kyc\/flows\/([0-9a-f-]{36})$/.exec(answer.headers.location as string)![1]!;
+      return { flowId, setCookie: String(answer.headers['set-cookie']), cookie: String(answer.headers['set-cookie']).split(';')[0]! };
+    };
+    const page = (flowId: string, cookie?: string) => platform.app.inject({ url: `/web-kyc/flows/${flowId}`, headers: cookie ? { cookie } : {} });
+    const csrfOf = (body: string) => /name="csrf" value="([^"]+)"/.exec(body)![1]!;
+
+    it('binds the flow to the browser that opened it with the one flow cookie; the row keeps only a hash of its secret', async () => {
+      const { flowId, setCookie, cookie } = await open('s1');
+      const secret = cookie.slice('idflow_wkyc='.length);
+      assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal(setCookie, `idflow_wkyc=${secret}; Max-Age=3600; Path=/web-kyc/flows/${flowId}; HttpOnly; Secure; SameSite=Lax`);
+      const [row] = await platform.services.db.query<Record<string, unknown>>('select * from flows where id = $1', [flowId]);
+      assert.ok(row!.browser_hash, 'the binding is kept');
+      assert.ok(!JSON.stringify(row).includes(secret), 'but never the secret itself');
+
+      assert.equal((await page(flowId, cookie)).statusCode, 200);
+      const other = await open('s2');
+      for (const stranger of [undefined, 'idflow_wkyc=forged', other.cookie]) assert.equal((await page(flowId, stranger)).statusCode, 403, String(stranger));
+    });
+
+    it('takes a form only with its page\'s token and from its browser', async () => {
+      const one = await open('s3');
+      const two = await open('s4');
+      const csrf = csrfOf((await page(one.flowId, one.cookie)).body);
+      const otherCsrf = csrfOf((await page(two.flowId, two.cookie)).body);
+      const cancel = (form: Record<string, string>, cookie?: string) =>
+        platform.app.inject({ method: 'POST', url: `/web-kyc/flows/${one.flowId}/cancel`, headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) }, payload: new URLSearchParams(form).toString() });
+      for (const [form, cookie] of [[{ csrf: otherCsrf }, one.cookie], [{ csrf: 'forged' }, one.cookie], [{}, one.cookie], [{ csrf }, undefined], [{ csrf }, two.cookie]] as const) {
+        const refused = await cancel(form, cookie);
+        assert.equal(refused.statusCode, 403);
+        assert.match(refused.body, /same browser/i);
+      }
+      assert.equal((await platform.services.flows.find(webKycFlow, one.flowId))!.state, 'created', 'nothing changed');
+      const done = await cancel({ csrf }, one.cookie);
+      assert.equal(done.statusCode, 303);
+      assert.equal(new URL(done.headers.location as string).searchParams.get('error_description'), 'cancelled_by_person');
+    });
+
+    it('answers a lapsed introduction the same way at every visit; the engine moved it to expired once', async () => {
+      const { flowId, cookie } = await open('s5');
+      clock.advance(INTRO_TTL_SECONDS * 1000);
+      for (let visit = 0; visit < 2; visit++) {
+        const answer = await page(flowId, cookie);
+        assert.equal(answer.statusCode, 303);
+        const back = new URL(answer.headers.location as string);
+        assert.deepEqual([`${back.origin}${back.pathname}`, back.searchParams.get('error'), back.searchParams.get('error_description'), back.searchParams.get('state')], [redirectUri, 'access_denied', 'expired', 's5']);
+      }
+      const events = (await platform.services.repos.events.listForFlow(flowId)).map((e) => e.type);
+      assert.deepEqual(events, ['web_kyc.created', 'web_kyc.expired']);
+      assert.equal((await page(flowId)).statusCode, 403, 'still only for its browser');
     });
   });
 }

@@ -58,7 +58,8 @@ export function isTerminal<State extends string>(definition: FlowDefinition<Stat
 /** What a browser must present, and a form carry, to act on a flow: see `FlowEngine.checkForm`. */
 export type FormCheck = 'ok' | 'other_browser' | 'stale_form';
 
-type Changes<Data> = Omit<FlowChanges<Data>, 'state' | 'browserHash'>;
+/** What a move may change besides the state; `ttlSeconds` gives the flow a new lifetime from now (instead of an `expiresAt`). */
+type Changes<Data> = Omit<FlowChanges<Data>, 'state' | 'browserHash'> & { ttlSeconds?: number };
 type MoveEvent = { type?: string; payload?: Record<string, unknown> };
 
 /**
@@ -171,7 +172,9 @@ export class FlowEngine {
     const now = this.#clock.now();
     const recorded = to !== flow.state || event ? moveEvent(definition, flow.state, to, event) : undefined;
     const data = this.#kept(definition, to, changes.data ?? flow.data);
-    const updated = await this.#flows.update(flow, { ...changes, data, state: to }, now, recorded);
+    const { ttlSeconds, ...rest } = changes;
+    const expiresAt = ttlSeconds !== undefined ? new Date(now.getTime() + ttlSeconds * 1000) : rest.expiresAt;
+    const updated = await this.#flows.update(flow, { ...rest, data, state: to, ...(expiresAt ? { expiresAt } : {}) }, now, recorded);
     if (!updated) throw new AppError('flow_conflict', 'The flow was changed by another request; try again');
     return this.#read<Data, State>(updated);
   }

@@ -164,9 +164,8 @@ export class WebKyc {
       throw error;
     }
     const { verification, next } = started;
-    const expiresAt = new Date(this.#d.clock.now().getTime() + webKycFlow.ttlSeconds * 1000);
     try {
-      await this.#d.flows.transition(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId: verification.id }, expiresAt });
+      await this.#d.flows.transition(webKycFlow, flow, 'verifying', { context: { ...flow.context, verificationId: verification.id }, ttlSeconds: webKycFlow.ttlSeconds });
     } catch (error) {
       // Another tab started first: this verification is not the flow's; keep nothing of it.
       if (isAppError(error) && error.code === 'flow_conflict') {
