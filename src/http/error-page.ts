@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorPage, type ErrorPageView } from '../ui/error-page.ts';
-import { toAppError } from './problem.ts';
+import { toAppError } from '../kernel/to-app-error.ts';
 
 /**
  * Sends the hosted error page (src/ui/error-page.ts) for any error: the status is the

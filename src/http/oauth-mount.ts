@@ -7,7 +7,7 @@ import { OAUTH_ROUTES } from '../oauth/engine.ts';
 import { CLIENT_IP_HEADER } from '../oauth/client-ip.ts';
 import { HTML_SECURITY_HEADERS } from '../ui/page-security.ts';
 import { sendErrorPageOf } from './error-page.ts';
-import { toAppError } from './problem.ts';
+import { toAppError } from '../kernel/to-app-error.ts';
 
 /** The engine's own limit on a form body; a larger one is refused before it is read. */
 const FORM_LIMIT = 56 * 1024;

@@ -18,7 +18,7 @@ import {
 import { pageSecurityHeaders } from '../ui/page-security.ts';
 import { sendErrorPageOf } from './error-page.ts';
 import { flowCookie } from './flow-cookie.ts';
-import { toAppError } from './problem.ts';
+import { toAppError } from '../kernel/to-app-error.ts';
 
 const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 const params = { type: 'object', properties: { uuid: { type: 'string', pattern: UUID } }, required: ['uuid'], additionalProperties: false };

@@ -6,7 +6,8 @@ import { sendVerifiedError } from '../compat/verified-1click/errors.ts';
 import { sendErrorPage } from './error-page.ts';
 import { sendOAuthError } from './oauth-mount.ts';
 import { sendWalletError } from './one-click-wallet-routes.ts';
-import { sendProblem, toAppError } from './problem.ts';
+import { toAppError } from '../kernel/to-app-error.ts';
+import { sendProblem } from './problem.ts';
 
 export type ErrorRenderer = (error: unknown, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toAppError } from '../../http/problem.ts';
+import { toAppError } from '../../kernel/to-app-error.ts';
 import type { AppError, ErrorCode } from '../../kernel/errors.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toAppError } from '../../http/problem.ts';
+import { toAppError } from '../../kernel/to-app-error.ts';
 import type { ErrorCode } from '../../kernel/errors.ts';
 import type { WebKycPageView } from '../../kyc/web-kyc.ts';
 import type { FatalReason } from '../../kyc/web-kyc-request.ts';

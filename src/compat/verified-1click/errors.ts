@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError, ErrorCode } from '../../kernel/errors.ts';
-import { toAppError } from '../../http/problem.ts';
+import { toAppError } from '../../kernel/to-app-error.ts';
 import type { OneClickErrorDetails } from '../../one-click/errors.ts';
 
 /**
