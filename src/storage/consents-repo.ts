@@ -129,10 +129,4 @@ export class ConsentsRepo {
     );
     return rows.map(toRecord);
   }
-
-  /** The hand-over of one flow, if it has happened. */
-  async findByFlow(flowId: string): Promise<ConsentRecord | undefined> {
-    const [row] = await this.#db.query<Row>(`${LISTED} where consents.flow_id = $1 order by consents.created_at desc limit 1`, [flowId]);
-    return row ? toRecord(row) : undefined;
-  }
 }
