@@ -100,6 +100,8 @@ export class FlowEngine {
        */
       state?: State;
       bindBrowser?: boolean;
+      /** Writes that ride on the flow's insert (a code issued with it), made for its id. */
+      also?: (flowId: string) => CteOf;
     },
   ): Promise<Flow<Data, State> & { browserSecret?: string }> {
     const state = input.state ?? definition.initial;
@@ -122,7 +124,7 @@ export class FlowEngine {
       browserHash: browserSecret !== undefined ? browserHash(id, browserSecret) : undefined,
       expiresAt: new Date(now.getTime() + (input.ttlSeconds ?? definition.ttlSeconds) * 1000),
       now,
-    }, { type: `${definition.kind}.created`, ...started });
+    }, { type: `${definition.kind}.created`, ...started }, input.also?.(id));
     return { ...this.#read<Data, State>(flow), ...(browserSecret !== undefined ? { browserSecret } : {}) };
   }
 

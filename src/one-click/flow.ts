@@ -31,8 +31,9 @@ export const oneClickFlow = defineFlow({
   // Wrong codes, as Verified documents: the third ends the request (code_attempts_exceeded).
   maxAttempts: 3,
   onAttemptsExhausted: 'failed',
-  // Once over, only what GET may still return is kept: no code hash, draft or SSN4.
-  keepOnEnd: ({ codeHash: _code, draft: _draft, ssn4: _ssn4, ...kept }: OneClickData): OneClickData => kept,
+  // Once over, only what GET may still return is kept: no draft or SSN4. (The code is not in
+  // the data: it is one of the platform's codes, spent once right and gone with the flow.)
+  keepOnEnd: ({ draft: _draft, ssn4: _ssn4, ...kept }: OneClickData): OneClickData => kept,
 });
 
 export type OneClickState = keyof typeof oneClickFlow.transitions;
@@ -45,8 +46,6 @@ export interface OneClickData {
   email?: string;
   birthDate?: string;
   ssn4?: string;
-  /** Keyed hash of the verification code, bound to this request. */
-  codeHash?: string;
   requests: RequestNode[];
   /** The operator's redirect URL (Hosted); it may carry the operator's own identifiers. */
   redirectUrl?: string;
@@ -61,9 +60,7 @@ export interface OneClickData {
 export interface OneClickContext {
   integration: Integration;
   environment: Environment;
-  /** ISO time after which the code no longer works. */
-  codeExpiresAt?: string;
-  /** Names this request's hold on the phone (and binds the code hash to it). */
+  /** Names this request's hold on the phone. */
   lockToken: string;
   subjectIndex: string;
   brandName: string;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OneClickTitle } from '../clients/one-click-brand.ts';
 import { registeredMatch } from '../clients/registered-url.ts';
-import { numericCode } from '../kernel/ids.ts';
 import { OneClickCodes, CODE_LIFETIME_SECONDS } from './codes.ts';
 import { documentedDefaults, duplicateType, normalizeRequests, type CredentialRequest } from './credential-requests.ts';
 import type { OneClickEntity } from './entity.ts';
@@ -101,13 +100,14 @@ export class OperatorApi {
     // new request can start once an abandoned one's code has lapsed.
     const codeExpiresAt = requests.after(now, Math.min(CODE_LIFETIME_SECONDS, requests.d.ttlSeconds));
     if (!(await requests.d.locks.acquire({ ...lock, expiresAt: codeExpiresAt }, now))) throw new OneClickError('conflict');
-    const code = source.fixedCode(phone) ?? numericCode(6);
+    const { value: code, also } = this.#codes.issueWith(source.fixedCode(phone), codeExpiresAt);
     const flow = (await requests.d.flows.start(oneClickFlow, {
       clientId: caller.clientId,
       subjectIndex,
-      data: { ...data, codeHash: this.#codes.hash(lockToken, code) },
-      context: { ...context, codeExpiresAt: codeExpiresAt.toISOString() },
+      data,
+      context,
       ttlSeconds: requests.d.ttlSeconds,
+      also,
     })) as OneClickFlow;
     const url = brand.integration === 'hosted' ? `${requests.d.issuer}/1-click/wallet/${flow.id}?phone=${encodeURIComponent(phone)}` : undefined;
     if (brand.send_sms && source.canText(phone)) await this.#codes.send(flow, code, url);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Environment, OneClickBrand, OneClickTitle } from '../clients/one-click-brand.ts';
 import type { FlowEngine } from '../flows/engine.ts';
 import type { Wallet } from '../identity/wallet.ts';
+import type { Codes } from '../codes/codes.ts';
 import type { Consents } from '../consent/consents.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { isAppError } from '../kernel/errors.ts';
@@ -39,6 +40,8 @@ export interface OneClickServiceDeps {
   wallet: Wallet;
   consents: Consents;
   sealer: Sealer;
+  /** The platform's codes: the request's code is one of them. */
+  codes: Codes;
   clock: Clock;
   logger: Logger;
   /** Base URL of the Hosted pages. */

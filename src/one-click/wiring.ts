@@ -5,7 +5,9 @@ import type { FlowEngine } from '../flows/engine.ts';
 import { Wallet } from '../identity/wallet.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { Consents } from '../consent/consents.ts';
+import { Codes } from '../codes/codes.ts';
 import { ApiKeysRepo } from '../storage/api-keys-repo.ts';
+import { CodesRepo } from '../storage/codes-repo.ts';
 import type { ClientsRepo } from '../storage/clients-repo.ts';
 import type { CredentialsRepo } from '../storage/credentials-repo.ts';
 import type { Db } from '../storage/db.ts';
@@ -45,6 +47,7 @@ export function createOneClickServices(deps: {
       wallet: new Wallet(repos.credentials, repos.events, clock),
       consents: deps.consents,
       sealer,
+      codes: new Codes(new CodesRepo(db), sealer, clock),
       clock,
       logger,
       issuer: config.issuer,

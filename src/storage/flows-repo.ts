@@ -1,5 +1,5 @@
 import { userIdFromUuid, userUuid } from '../kernel/ids.ts';
-import { followingCte, type Cte, type Queryable, type RowsOf } from './db.ts';
+import { followingCte, type Cte, type CteOf, type Queryable, type RowsOf } from './db.ts';
 import { eventOfRows } from './events-repo.ts';
 import type { Sealer } from './sealer.ts';
 
@@ -77,13 +77,14 @@ export class FlowsRepo {
     browserHash?: string | undefined;
     expiresAt: Date;
     now: Date;
-  }, event: FlowEvent): Promise<FlowRecord<Data>> {
+  }, event: FlowEvent, also?: CteOf): Promise<FlowRecord<Data>> {
     const recorded = eventOfRows(FLOW_ROWS, event, flow.now, 12);
+    const more = followingCte(also?.(FLOW_ROWS, 12 + recorded.params.length));
     const [row] = await this.#db.query<Row>(
       `with flow as (
          insert into flows (id, kind, state, client_id, user_id, subject_index, data_sealed, context, expires_at, created_at, updated_at, browser_hash)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) returning *
-       ), ${recorded.sql}
+       ), ${recorded.sql}${more.sql}
        select * from flow`,
       [
         flow.id,
@@ -98,6 +99,7 @@ export class FlowsRepo {
         flow.now,
         flow.browserHash ?? null,
         ...recorded.params,
+        ...more.params,
       ],
     );
     // The data was just sealed from `flow.data`: no need to open it again.
