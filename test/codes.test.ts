@@ -186,6 +186,22 @@ for (const backend of await backends()) {
       assert.deepEqual(await codes.check(uncappedCode, counted.id, flowCounted.value), { ok: true });
     });
 
+    it("writes a code in its flow's own insert", async () => {
+      let value = '';
+      const flow = await flows.start(handOverFlow, {
+        clientId: CLIENT,
+        data: {},
+        also: (flowId) => {
+          const issued = codes.issueWith(smsCode, { flowId });
+          value = issued.value;
+          return issued.also;
+        },
+      });
+      const [row] = await db.query<{ client_id: string; max_attempts: number }>('select client_id, max_attempts from codes where flow_id = $1', [flow.id]);
+      assert.deepEqual(row, { client_id: CLIENT, max_attempts: 3 });
+      assert.deepEqual(await codes.check(smsCode, flow.id, value), { ok: true });
+    });
+
     it('stores nothing that could be presented: values only as keyed hashes, gone with their flow', async () => {
       const flow = await newFlow();
       const code = await issueCode(flow.id);
