@@ -1,12 +1,12 @@
 import { AppError, type FieldProblem } from '../kernel/errors.ts';
 import { randomToken } from '../kernel/ids.ts';
-import { isLoopbackUrl } from '../kernel/urls.ts';
 import { hashSecret } from '../kernel/secrets.ts';
 import type { ClientMetadata, ClientRecord, ClientsRepo } from '../storage/clients-repo.ts';
 import { GRANT_TYPES, type GrantType } from '../oauth/client-metadata.ts';
 import { webKycProblems, type WebKycSettings } from '../kyc/web-kyc-settings.ts';
 import { brandInputOf, brandOf, validateBrand, type OneClickBrandInput } from './one-click-brand.ts';
 import { usesSecret, validateClientAuthentication } from './client-authentication.ts';
+import { redirectUriProblem, webUrlProblem, type RedirectRules } from './redirect-policy.ts';
 
 export interface ClientInput {
   clientId?: string | undefined;
@@ -76,11 +76,11 @@ const MANAGED_METADATA = [
 /** Registering operators' applications: every rule about a valid client lives here. */
 export class ClientService {
   readonly #clients: ClientsRepo;
-  readonly #allowInsecureLoopback: boolean;
+  readonly #rules: RedirectRules;
 
-  constructor(clients: ClientsRepo, options: { allowInsecureLoopback: boolean }) {
+  constructor(clients: ClientsRepo, rules: RedirectRules) {
     this.#clients = clients;
-    this.#allowInsecureLoopback = options.allowInsecureLoopback;
+    this.#rules = rules;
   }
 
   /**
@@ -181,22 +181,13 @@ export class ClientService {
   }
 
   #checkRedirectUri(uri: string, field: string, problems: FieldProblem[]): void {
-    const url = URL.parse(uri);
-    if (!url) return void problems.push({ field, message: 'must be an absolute URI' });
-    if (url.hash) return void problems.push({ field, message: 'must not have a fragment' });
-    if (url.protocol === 'https:' || url.protocol === 'http:') return this.#checkWebUrl(uri, field, problems);
-    // Private-use schemes (com.example.app:/callback) for native apps, RFC 8252 §7.1.
-    if (!/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(url.protocol)) problems.push({ field, message: 'must be https, loopback http, or a reverse-DNS app scheme' });
+    const message = redirectUriProblem(uri, this.#rules);
+    if (message) problems.push({ field, message });
   }
 
-  /** A web address: https, or http on the loopback interface in development only. */
   #checkWebUrl(uri: string, field: string, problems: FieldProblem[]): void {
-    const url = URL.parse(uri);
-    if (!url || url.hash || url.username || url.password) return void problems.push({ field, message: 'must be an absolute URL without credentials or fragment' });
-    if (url.protocol === 'https:') return;
-    const loopback = isLoopbackUrl(url);
-    if (url.protocol === 'http:' && loopback && this.#allowInsecureLoopback) return;
-    problems.push({ field, message: loopback && url.protocol === 'http:' ? 'http://localhost is allowed only in development' : 'must use https' });
+    const message = webUrlProblem(uri, this.#rules);
+    if (message) problems.push({ field, message });
   }
 }
 

@@ -39,7 +39,7 @@ export interface OneClickBrandInput {
 
 /**
  * Where a brand may send people (Hosted): its client's registered redirect URIs and its
- * default redirect URL. A request's `redirectUrl` must be one of them (see registered-url.ts).
+ * default redirect URL. A request's `redirectUrl` must be one of them (see redirect-policy.ts).
  */
 export function registeredRedirectUrls(metadata: Record<string, unknown>): string[] {
   const brand = brandOf(metadata);

@@ -1,4 +1,4 @@
-import { onRegisteredOrigin } from '../clients/registered-url.ts';
+import { registeredRedirect, registeredSite } from '../clients/redirect-policy.ts';
 import type { ClientRecord } from '../storage/clients-repo.ts';
 import { webKycSettings, type WebKycSettings } from './web-kyc-settings.ts';
 
@@ -39,18 +39,6 @@ function single(query: Query, name: string): { value: string | undefined; repeat
   return { value: typeof raw === 'string' && raw !== '' ? raw : undefined, repeated: false };
 }
 
-export function isLoopback(url: URL): boolean {
-  return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-}
-
-/** HTTPS, or plain HTTP to this machine while developing (never in production). */
-export function isSecureWebUrl(value: string, allowInsecureLoopback: boolean): boolean {
-  const url = URL.parse(value);
-  if (!url || url.username || url.password || url.hash) return false;
-  if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && allowInsecureLoopback && isLoopback(url);
-}
-
 export async function checkAuthorizeRequest(
   query: Query,
   findClient: (clientId: string) => Promise<ClientRecord | undefined>,
@@ -63,12 +51,9 @@ export async function checkAuthorizeRequest(
 
   const redirect = single(query, 'redirect_uri');
   if (redirect.repeated || !redirect.value) return { kind: 'fatal', reason: 'missing_redirect_uri' };
-  // Exact string comparison, as RFC 6749 §3.1.2.3 and the seed require: no prefix or pattern matching.
-  if (redirect.value.length > LIMITS.redirect_uri || !client.metadata.redirect_uris.includes(redirect.value)) {
-    return { kind: 'fatal', reason: 'redirect_uri_not_registered' };
-  }
-  if (!isSecureWebUrl(redirect.value, options.allowInsecureLoopback)) return { kind: 'fatal', reason: 'redirect_uri_not_secure' };
-  const redirectUri = redirect.value;
+  const registered = redirect.value.length > LIMITS.redirect_uri ? undefined : registeredRedirect(redirect.value, client.metadata.redirect_uris, { ...options, webOnly: true });
+  if (!registered?.ok) return { kind: 'fatal', reason: registered?.refused === 'not_secure' ? 'redirect_uri_not_secure' : 'redirect_uri_not_registered' };
+  const redirectUri = registered.url;
 
   const state = single(query, 'state');
   const stateValue = state.value && state.value.length <= LIMITS.state && VSCHAR.test(state.value) ? state.value : undefined;
@@ -90,11 +75,10 @@ export async function checkAuthorizeRequest(
   // `back_url` is the documented name; the seed's own button example spells it `back`.
   const back = single(query, query.back_url !== undefined ? 'back_url' : 'back');
   if (back.repeated) return fail('invalid_request', 'back_url must not be repeated');
-  if (back.value !== undefined && (back.value.length > LIMITS.back_url || !isSecureWebUrl(back.value, options.allowInsecureLoopback))) {
+  const backSite = back.value === undefined || back.value.length > LIMITS.back_url ? undefined : registeredSite(back.value, client.metadata.redirect_uris, options);
+  if (back.value !== undefined && !backSite?.ok) {
+    if (backSite?.refused === 'not_registered') return fail('invalid_request', "back_url must be on one of the client's registered origins");
     return fail('invalid_request', 'back_url must be an absolute https URL');
-  }
-  if (back.value !== undefined && !onRegisteredOrigin(back.value, client.metadata.redirect_uris)) {
-    return fail('invalid_request', "back_url must be on one of the client's registered origins");
   }
 
   const settings = webKycSettings(client);

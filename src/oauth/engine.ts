@@ -14,6 +14,7 @@ import { answerAsTheRfcsSay, asTheRfcsName, unknownRoutesAsOAuthErrors } from '.
 import { urlsFromIssuer } from './issuer-urls.ts';
 import { catalogueCodeOf, clientSiteOf, type OAuthPages } from './pages.ts';
 import { isLoopbackUrl } from '../kernel/urls.ts';
+import { registeredRedirect } from '../clients/redirect-policy.ts';
 import { SCOPE_CLAIMS, STANDARD_SCOPES } from './scopes.ts';
 import { SIGNING_ALG } from './signing-keys.ts';
 import { acceptVerifiedClaimsArrayForm } from './verified-claims-array-form.ts';
@@ -23,7 +24,7 @@ import { assertClaimsParameter, identityAssuranceDiscovery, verifiedClaimsOf, ty
 export interface OAuthEngineDeps {
   issuer: string;
   trustProxy: boolean;
-  /** Development: a client's jwks_uri may be on this machine (http://localhost…). */
+  /** Development: a client's jwks_uri, redirect and post-logout URIs may be on this machine (http://localhost…). */
   allowInsecureLoopback?: boolean | undefined;
   accessTokenTtl: number;
   refreshTokenTtl: number;
@@ -234,6 +235,17 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
   // Client secrets are stored hashed: hash what the client presents, then compare.
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
     return Promise.resolve(Boolean(this.clientSecret) && constantTimeEqual(hashSecret(actual), this.clientSecret!));
+  } as never;
+
+  // Redirect and post-logout URIs are checked by the platform's one redirect policy, not
+  // the library's exact match; a native app's loopback redirect keeps its any-port freedom.
+  type ProviderClient = { redirectUris: string[]; postLogoutRedirectUris: string[]; applicationType: string };
+  const rules = (client: ProviderClient) => ({ allowInsecureLoopback: deps.allowInsecureLoopback ?? false, anyLoopbackPort: client.applicationType === 'native' });
+  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(this: ProviderClient, value: unknown) {
+    return typeof value === 'string' && registeredRedirect(value, this.redirectUris, rules(this)).ok;
+  } as never;
+  provider.Client.prototype.postLogoutRedirectUriAllowed = function postLogoutRedirectUriAllowed(this: ProviderClient, value: unknown) {
+    return typeof value === 'string' && registeredRedirect(value, this.postLogoutRedirectUris, rules(this)).ok;
   } as never;
 
   urlsFromIssuer(provider);

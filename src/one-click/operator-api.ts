@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OneClickTitle } from '../clients/one-click-brand.ts';
-import { registeredMatch } from '../clients/registered-url.ts';
+import { registeredRedirect, type RedirectRules } from '../clients/redirect-policy.ts';
 import { OneClickCodes, CODE_LIFETIME_SECONDS } from './codes.ts';
 import { documentedDefaults, duplicateType, normalizeRequests, type CredentialRequest } from './credential-requests.ts';
 import type { OneClickEntity } from './entity.ts';
@@ -51,7 +51,7 @@ export class OperatorApi {
     const duplicate = duplicateType(requested);
     if (duplicate) throw new OneClickError('invalid_input', { explanation: `credentialRequests asks for ${duplicate} twice` });
     const normalized = normalizeRequests(requested);
-    const redirectUrl = brand.integration === 'hosted' ? redirectUrlOf(input.redirectUrl ?? brand.default_redirect_url, caller.redirectUrls) : undefined;
+    const redirectUrl = brand.integration === 'hosted' ? redirectUrlOf(input.redirectUrl ?? brand.default_redirect_url, caller.redirectUrls, { allowInsecureLoopback: requests.d.allowInsecureLoopback }) : undefined;
 
     const source = requests.source(brand.environment);
     const riskSignals = source.risk(phone);
@@ -173,13 +173,13 @@ export class OperatorApi {
 }
 
 /**
- * The redirect URL of a Hosted request: one the brand registered (exact match after
- * normalisation, query included). Checked once, as the request starts, so every way out of
+ * The redirect URL of a Hosted request: one the brand registered (the redirect policy,
+ * src/clients/redirect-policy.ts). Checked once, as the request starts, so every way out of
  * the pages (share, decline, failure links) goes to a registered URL.
  */
-function redirectUrlOf(value: string | undefined, registered: readonly string[]): string {
+function redirectUrlOf(value: string | undefined, registered: readonly string[], rules: RedirectRules): string {
   if (value === undefined) throw new OneClickError('redirect_url_required');
-  const match = registeredMatch(value, registered);
-  if (match === undefined) throw new OneClickError('invalid_input', { explanation: "redirectUrl must be one of the brand's registered redirect URLs" });
-  return match;
+  const match = registeredRedirect(value, registered, rules);
+  if (!match.ok) throw new OneClickError('invalid_input', { explanation: "redirectUrl must be one of the brand's registered redirect URLs" });
+  return match.url;
 }

@@ -47,6 +47,8 @@ export interface OneClickServiceDeps {
   /** Base URL of the Hosted pages. */
   issuer: string;
   ttlSeconds: number;
+  /** Development: a brand's redirect URL may be plain http on this machine (the redirect policy). */
+  allowInsecureLoopback: boolean;
   /** Texts the code when a client opts in (`one_click.send_sms`). */
   sms?: CodeSender | undefined;
 }

@@ -52,6 +52,7 @@ export function createOneClickServices(deps: {
       logger,
       issuer: config.issuer,
       ttlSeconds: config.oneClick.ttlSeconds,
+      allowInsecureLoopback: config.env === 'development',
       sms: deps.sms,
     }),
     apiKeys: new ApiKeyService(new ApiKeysRepo(db), repos.clients, repos.events, clock),
