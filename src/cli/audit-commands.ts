@@ -4,7 +4,7 @@ import type { JWK } from 'jose';
 import { parseCheckpoint, type Checkpoint } from '../audit/checkpoint.ts';
 import { AppError } from '../kernel/errors.ts';
 import { EXIT } from './failure.ts';
-import type { WithPlatform } from './main.ts';
+import type { WithPlatform } from './platform.ts';
 
 const USAGE =
   'idflow: usage: idflow audit verify [--checkpoint FILE] [--key FILE] [--json] | idflow audit checkpoint | idflow audit key\n' +

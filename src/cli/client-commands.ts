@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import type { WithPlatform } from './main.ts';
+import type { WithPlatform } from './platform.ts';
 import type { ClientChanges } from '../clients/client-service.ts';
 import { AppError } from '../kernel/errors.ts';
 import { parseWebKycSettings } from '../kyc/web-kyc-settings.ts';

@@ -1,15 +1,15 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError, type Config } from '../config/index.ts';
-import { openPlatform, openStorage } from '../bootstrap.ts';
+import { openStorage } from '../bootstrap.ts';
 import { Keyring } from '../kernel/sealing.ts';
 import { createLogger } from '../kernel/logger.ts';
 import { migrate } from '../storage/migrate.ts';
 import { DEFAULT_ACTIVATION_DELAY_SECONDS, rotateSigningKey } from '../oauth/signing-keys.ts';
 import { ID_TOKEN_TTL } from '../oauth/engine.ts';
-import type { Services } from '../services.ts';
 import { startServer } from '../server.ts';
 import { purgeExpired } from '../maintenance.ts';
 import { describeFailure, EXIT, type Failure } from './failure.ts';
+import { withPlatform } from './platform.ts';
 
 const USAGE = `idflow — identity platform
 
@@ -173,17 +173,4 @@ async function keys(args: string[], config: Config, logger: ReturnType<typeof cr
         `${retired} previous key(s) sign until then and stay published ${keep} s longer\n`,
     );
   });
-}
-
-export type WithPlatform = (fn: (services: Services) => Promise<void>) => Promise<number>;
-
-async function withPlatform(config: Config, logger: ReturnType<typeof createLogger>, fn: (services: Services) => Promise<void>): Promise<number> {
-  const services = await openPlatform(config, logger);
-  try {
-    await fn(services);
-    return 0;
-  } finally {
-    await services.limits.close();
-    await services.db.close();
-  }
 }

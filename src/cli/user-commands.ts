@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { WithPlatform } from './main.ts';
+import type { WithPlatform } from './platform.ts';
 
 export async function userCommand(args: string[], withPlatform: WithPlatform): Promise<number> {
   const [sub, ...rest] = args;
