@@ -17,7 +17,7 @@ import { AppError } from './kernel/errors.ts';
 import { assertStorableText } from './kernel/text.ts';
 import { requestId } from './http/request-id.ts';
 import { HTML_SECURITY_HEADERS } from './ui/page-security.ts';
-import { registerSmsOutbox } from './notifications/sms/dev-outbox-routes.ts';
+import { registerSmsOutbox } from './http/dev-sms-outbox-routes.ts';
 import { registerVerificationRoutes } from './http/verification-routes.ts';
 
 /**

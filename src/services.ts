@@ -85,7 +85,7 @@ export interface Services {
   /** 1-Click requests (Verified-compatible API, Hosted pages). */
   oneClick: OneClickServices['oneClick'];
   /** API keys of clients (1-Click API authentication). */
-  apiKeys: OneClickServices['apiKeys'];
+  apiKeys: ApiKeyService;
   /** Webhook subscriptions, their deliveries and attempts, redelivery (docs/notifications.md). */
   webhooks: WebhookService;
   /** Registration over `q` (the database or a transaction), for changes that must land together. */
@@ -183,6 +183,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     sms: sms.sender,
     smsOutbox: sms.outbox,
     ...createOneClickServices({ config, db, sealer, clock, logger, repos, flows, consents, sms: sms.sender }),
+    apiKeys: new ApiKeyService(new ApiKeysRepo(db), repos.clients, repos.events, clock),
     webhooks: webhooksOn(db, repos.clients),
     registrationOn,
     audit: new AuditLog({ db, key: await auditKey(auditSeed), clock, checkpointEverySeconds: config.audit.checkpointEverySeconds }),

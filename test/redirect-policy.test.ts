@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { redirectUriProblem, registeredRedirect, registeredSite, webUrlProblem, type RedirectCheck } from '../src/clients/redirect-policy.ts';
+import { redirectUriProblem, registeredRedirect, registeredSite, webUrlProblem, type RedirectCheck } from '../src/redirects/redirect-policy.ts';
 
 /**
  * The one redirect policy, tested once: every door (OAuth redirect and post-logout URIs,

@@ -4,9 +4,9 @@ import { hashSecret } from '../kernel/secrets.ts';
 import type { ClientMetadata, ClientRecord, ClientsRepo } from '../storage/clients-repo.ts';
 import { GRANT_TYPES, type GrantType } from '../oauth/client-metadata.ts';
 import { webKycProblems, type WebKycSettings } from '../kyc/web-kyc-settings.ts';
-import { brandInputOf, brandOf, validateBrand, type OneClickBrandInput } from './one-click-brand.ts';
-import { usesSecret, validateClientAuthentication } from './client-authentication.ts';
-import { redirectUriProblem, webUrlProblem, type RedirectRules } from './redirect-policy.ts';
+import { brandInputOf, brandOf, validateBrand, type OneClickBrandInput } from '../one-click/brand.ts';
+import { usesSecret, validateClientAuthentication } from '../oauth/client-authentication.ts';
+import { redirectUriProblem, webUrlProblem, type RedirectRules } from '../redirects/redirect-policy.ts';
 
 export interface ClientInput {
   clientId?: string | undefined;

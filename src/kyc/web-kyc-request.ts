@@ -1,4 +1,4 @@
-import { registeredRedirect, registeredSite } from '../clients/redirect-policy.ts';
+import { registeredRedirect, registeredSite } from '../redirects/redirect-policy.ts';
 import type { ClientRecord } from '../storage/clients-repo.ts';
 import { webKycSettings, type WebKycSettings } from './web-kyc-settings.ts';
 

@@ -1,5 +1,5 @@
 import type { ClientRecord } from '../storage/clients-repo.ts';
-import { usesSecret } from '../clients/client-authentication.ts';
+import { usesSecret } from './client-authentication.ts';
 
 /** Grant types idflow understands; `password` only for first-party clients that opt in. */
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;

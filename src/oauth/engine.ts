@@ -14,7 +14,7 @@ import { answerAsTheRfcsSay, asTheRfcsName, unknownRoutesAsOAuthErrors } from '.
 import { urlsFromIssuer } from './issuer-urls.ts';
 import { catalogueCodeOf, clientSiteOf, type OAuthPages } from './pages.ts';
 import { isLoopbackUrl } from '../kernel/urls.ts';
-import { registeredRedirect } from '../clients/redirect-policy.ts';
+import { registeredRedirect } from '../redirects/redirect-policy.ts';
 import { SCOPE_CLAIMS, STANDARD_SCOPES } from './scopes.ts';
 import { SIGNING_ALG } from './signing-keys.ts';
 import { acceptVerifiedClaimsArrayForm } from './verified-claims-array-form.ts';

@@ -1,4 +1,4 @@
-import type { Environment, OneClickTitle } from '../clients/one-click-brand.ts';
+import type { Environment, OneClickTitle } from './brand.ts';
 import { defineFlow, type Flow } from '../flows/engine.ts';
 import type { Integration, RequestNode } from './credential-requests.ts';
 import type { Draft } from './draft.ts';

@@ -1,5 +1,5 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import type { Environment } from '../clients/one-click-brand.ts';
+import type { Environment } from './brand.ts';
 import { isSandboxPhone } from './sources/sandbox-directory.ts';
 import { OneClickError } from './errors.ts';
 import { parseBirthDate } from './birth-date.ts';

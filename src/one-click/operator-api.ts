@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { OneClickTitle } from '../clients/one-click-brand.ts';
-import { registeredRedirect, type RedirectRules } from '../clients/redirect-policy.ts';
+import type { OneClickTitle } from './brand.ts';
+import { registeredRedirect, type RedirectRules } from '../redirects/redirect-policy.ts';
 import { OneClickCodes, CODE_LIFETIME_SECONDS } from './codes.ts';
 import { documentedDefaults, duplicateType, normalizeRequests, type CredentialRequest } from './credential-requests.ts';
 import type { OneClickEntity } from './entity.ts';
@@ -174,7 +174,7 @@ export class OperatorApi {
 
 /**
  * The redirect URL of a Hosted request: one the brand registered (the redirect policy,
- * src/clients/redirect-policy.ts). Checked once, as the request starts, so every way out of
+ * src/redirects/redirect-policy.ts). Checked once, as the request starts, so every way out of
  * the pages (share, decline, failure links) goes to a registered URL.
  */
 function redirectUrlOf(value: string | undefined, registered: readonly string[], rules: RedirectRules): string {

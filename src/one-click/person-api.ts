@@ -1,4 +1,4 @@
-import type { OneClickTitle } from '../clients/one-click-brand.ts';
+import type { OneClickTitle } from './brand.ts';
 import type { FormCheck } from '../flows/engine.ts';
 import type { OneClickCodes } from './codes.ts';
 import { OneClickError, type AdditionalInput, type OneClickReason } from './errors.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Environment, OneClickBrand, OneClickTitle } from '../clients/one-click-brand.ts';
+import type { Environment, OneClickBrand, OneClickTitle } from './brand.ts';
 import type { FlowEngine } from '../flows/engine.ts';
 import type { Wallet } from '../identity/wallet.ts';
 import type { Codes } from '../codes/codes.ts';

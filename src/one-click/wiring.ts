@@ -1,14 +1,11 @@
 import type { Logger } from 'pino';
-import { ApiKeyService } from '../clients/api-key-service.ts';
 import type { Config } from '../config/index.ts';
 import type { FlowEngine } from '../flows/engine.ts';
 import { Wallet } from '../identity/wallet.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { Consents } from '../consent/consents.ts';
 import { Codes } from '../codes/codes.ts';
-import { ApiKeysRepo } from '../storage/api-keys-repo.ts';
 import { CodesRepo } from '../storage/codes-repo.ts';
-import type { ClientsRepo } from '../storage/clients-repo.ts';
 import type { CredentialsRepo } from '../storage/credentials-repo.ts';
 import type { Db } from '../storage/db.ts';
 import type { EventsRepo } from '../storage/events-repo.ts';
@@ -21,17 +18,16 @@ import { OneClickService } from './service.ts';
 
 export interface OneClickServices {
   oneClick: OneClickService;
-  apiKeys: ApiKeyService;
 }
 
-/** Builds 1-Click and API keys over the shared repositories (called once, from services.ts). */
+/** Builds 1-Click over the shared repositories (called once, from services.ts). */
 export function createOneClickServices(deps: {
   config: Config;
   db: Db;
   sealer: Sealer;
   clock: Clock;
   logger: Logger;
-  repos: { users: UsersRepo; clients: ClientsRepo; credentials: CredentialsRepo; events: EventsRepo };
+  repos: { users: UsersRepo; credentials: CredentialsRepo; events: EventsRepo };
   flows: FlowEngine;
   consents: Consents;
   sms?: CodeSender | undefined;
@@ -55,6 +51,5 @@ export function createOneClickServices(deps: {
       allowInsecureLoopback: config.env === 'development',
       sms: deps.sms,
     }),
-    apiKeys: new ApiKeyService(new ApiKeysRepo(db), repos.clients, repos.events, clock),
   };
 }

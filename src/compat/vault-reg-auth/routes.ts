@@ -5,7 +5,7 @@ import { CLIENT_IP_HEADER } from '../../oauth/client-ip.ts';
 import { OAUTH_ROUTES } from '../../oauth/engine.ts';
 import { signedInAccountOf } from '../../oauth/password-grant.ts';
 import { accessTokenOwner, refreshTokenState } from '../../oauth/token-info.ts';
-import { TOKEN_RESPONSE_HEADERS } from '../../http/security-headers.ts';
+import { TOKEN_RESPONSE_HEADERS } from '../../oauth/token-response-headers.ts';
 import { sendVaultAppError, sendVaultError } from './errors.ts';
 
 interface TokenBody {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { brandOf, registeredRedirectUrls } from '../../clients/one-click-brand.ts';
+import { brandOf, registeredRedirectUrls } from '../../one-click/brand.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { CredentialRequest } from '../../one-click/credential-requests.ts';
 import { OneClickError } from '../../one-click/errors.ts';

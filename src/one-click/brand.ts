@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../kernel/errors.ts';
-import { credentialRequestProblems, type CredentialRequest, type Integration } from '../one-click/credential-requests.ts';
-import { BIRTH_DATE_FORMATS, type BirthDateFormat } from '../one-click/birth-date.ts';
+import { credentialRequestProblems, type CredentialRequest, type Integration } from './credential-requests.ts';
+import { BIRTH_DATE_FORMATS, type BirthDateFormat } from './birth-date.ts';
 
 export const INTEGRATIONS = ['hosted', 'semi_hosted', 'non_hosted'] as const;
 export const ENVIRONMENTS = ['sandbox', 'production'] as const;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parsePhone } from '../../identity/contact.ts';
-import type { Services } from '../../services.ts';
+import { parsePhone } from '../identity/contact.ts';
+import type { Services } from '../services.ts';
 
 const outboxSchema = {
   // Not part of the API an operator integrates with: it exists only on a developer's machine.
