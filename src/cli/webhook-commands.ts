@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { WithPlatform } from './main.ts';
+import type { WithPlatform } from './platform.ts';
 import { AppError } from '../kernel/errors.ts';
 import { EVENT_TYPES } from '../notifications/webhooks/catalogue.ts';
 import type { DeliveryRecord } from '../storage/webhook-deliveries-repo.ts';
