@@ -1,5 +1,5 @@
 import type { CredentialRecord, NewCredential } from '../storage/credentials-repo.ts';
-import type { DocumentData } from '../verification/types.ts';
+import type { DocumentData } from '../kernel/evidence.ts';
 
 /**
  * The one mapping between a person's verified data and what each door hands out. The

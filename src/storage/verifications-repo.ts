@@ -1,6 +1,5 @@
 import { userIdFromUuid, userUuid } from '../kernel/ids.ts';
-import type { NormalisedImage } from '../verification/documents/index.ts';
-import type { CheckDetail, DocumentData, RejectionReason, VerificationImages } from '../verification/types.ts';
+import type { CheckDetail, DocumentData, NormalisedImage, RejectionReason, VerificationImages } from '../kernel/evidence.ts';
 import type { Queryable } from './db.ts';
 import type { Sealer } from './sealer.ts';
 

@@ -1,4 +1,6 @@
-import type { NormalisedImage } from './documents/normalise-image.ts';
+import type { CheckDetail, DocumentData, RejectionReason, VerificationImages } from '../kernel/evidence.ts';
+
+export type { CheckDetail, DocumentData, RejectionReason, VerificationImages } from '../kernel/evidence.ts';
 
 /**
  * The verification engine's contract. A verification is one run of an identity-verification
@@ -12,51 +14,6 @@ import type { NormalisedImage } from './documents/normalise-image.ts';
  */
 
 export type VerificationState = 'created' | 'in_progress' | 'verified' | 'rejected' | 'expired' | 'cancelled';
-
-/** Stable reason codes for a rejection (documented in docs/verification.md). */
-export type RejectionReason =
-  | 'liveness_failed'
-  | 'face_mismatch'
-  | 'document_expired'
-  | 'document_unreadable'
-  | 'mrz_check_digit'
-  | 'mrz_visual_mismatch'
-  | 'provider_timeout'
-  | 'provider_declined'
-  | 'cancelled_by_person';
-
-/** What a document says, normalised across providers (dates yyyy-mm-dd, countries ISO 3166-1 alpha-3 as in the MRZ). */
-export interface DocumentData {
-  documentType: 'passport' | 'idcard' | 'driving_permit' | 'residence_permit' | 'other';
-  documentNumber: string;
-  issuingCountry: string;
-  givenNames: string;
-  surname: string;
-  dateOfBirth: string;
-  nationality: string | undefined;
-  dateOfIssue: string | undefined;
-  dateOfExpiry: string;
-  sex: 'M' | 'F' | 'X' | undefined;
-}
-
-/**
- * The document images and the face, each normalised when it arrived (a JPEG without
- * metadata, within the image limits): the type lets nothing else be stored.
- */
-export interface VerificationImages {
-  documentFront?: NormalisedImage;
-  documentBack?: NormalisedImage;
-  face?: NormalisedImage;
-}
-
-/** One check the provider (or idflow itself) made, for Identity Assurance `check_details`. */
-export interface CheckDetail {
-  /** e.g. 'vpip' (physical document inspection), 'vcrypt', 'data', 'bvr' (biometric), 'pvr' (liveness). */
-  check_method: string;
-  organization?: string;
-  txn?: string;
-  time?: string;
-}
 
 export type VerificationResult =
   | {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../kernel/clock.ts';
-import type { CheckDetail, DocumentData, RejectionReason } from '../types.ts';
+import type { CheckDetail, DocumentData, RejectionReason } from '../../kernel/evidence.ts';
 import { countryCode, documentTypeFor } from './document-types.ts';
 import { isCalendarDate, isExpired, resolveBirthDate, resolveExpiryDate, todayIso } from './mrz-dates.ts';
 import { readMrz } from './mrz-read.ts';

@@ -1,4 +1,4 @@
-import type { DocumentData } from '../types.ts';
+import type { DocumentData } from '../../kernel/evidence.ts';
 
 /**
  * The document code is the first one or two letters of the MRZ (ICAO 9303 Parts 4–6):

@@ -1,4 +1,7 @@
 import sharp from 'sharp';
+import type { NormalisedImage } from '../../kernel/evidence.ts';
+
+export type { NormalisedImage } from '../../kernel/evidence.ts';
 
 /**
  * Every image idflow keeps (a photo uploaded to a hosted step, a vendor's media) passes
@@ -22,9 +25,6 @@ export interface ImageLimits {
   maxSide: number;
 }
 
-declare const normalised: unique symbol;
-/** JPEG bytes that came out of `normaliseImage`: the only image bytes the verification engine stores. */
-export type NormalisedImage = Buffer & { readonly [normalised]: true };
 
 export type ImageRefusal =
   /** Not a whole, readable JPEG or PNG (text, another format, cut short, corrupt). */
