@@ -1,13 +1,21 @@
-import type { Services } from '../services.ts';
-import { WebKyc } from './web-kyc.ts';
+import { WebKyc, type WebKycDeps } from './web-kyc.ts';
 
-const instances = new WeakMap<Services, WebKyc>();
+/**
+ * What Web KYC takes from the wired platform (src/services.ts), named here so the core does
+ * not import the wiring above it.
+ */
+export interface WebKycPlatform extends Pick<WebKycDeps, 'db' | 'sealer' | 'verification' | 'clock' | 'logger' | 'formKey'> {
+  repos: { clients: WebKycDeps['clients'] };
+  config: { env: 'development' | 'production' };
+}
+
+const instances = new WeakMap<WebKycPlatform, WebKyc>();
 
 /**
  * The Web KYC core of a wired platform, made once per platform: it subscribes to the
  * verification engine's settlements, which must happen exactly once.
  */
-export function webKycOf(services: Services): WebKyc {
+export function webKycOf(services: WebKycPlatform): WebKyc {
   let webKyc = instances.get(services);
   if (!webKyc) {
     webKyc = new WebKyc({
@@ -27,6 +35,6 @@ export function webKycOf(services: Services): WebKyc {
 }
 
 /** Deletes the Web KYC details, images and rows that are due; for the server's periodic purge and `idflow purge`. */
-export function purgeWebKyc(services: Services, now?: Date): Promise<number> {
+export function purgeWebKyc(services: WebKycPlatform, now?: Date): Promise<number> {
   return webKycOf(services).purge(now);
 }
