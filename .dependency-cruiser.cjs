@@ -17,7 +17,7 @@ const LAYERS = [
   ['compat', '^src/compat/'],
   // The wired platform (`createServices`) and the routine that purges what time made stale.
   ['wiring', '^src/(services|maintenance)\\.ts$'],
-  // Hosted pages: the html tag, one layout, page security headers, the pages.
+  // Hosted pages: the html tag, one layout, the pages, and what they are sent with (security headers, the flow cookie).
   ['ui', '^src/ui/'],
   // Flows, verification, oauth, identity, clients, one-click, kyc, redirects, …
   ['core', CORE],

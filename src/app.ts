@@ -46,7 +46,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     },
   });
   await app.register(formbody);
-  // Cookies of hosted pages (a flow's browser binding: src/http/flow-cookie.ts) are read and written through it.
+  // Cookies of hosted pages (a flow's browser binding: src/ui/flow-cookie.ts) are read and written through it.
   await app.register(cookie);
 
   app.addHook('onSend', async (_request, reply, payload) => {

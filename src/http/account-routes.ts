@@ -4,7 +4,7 @@ import { formToken, formTokenValid } from '../kernel/form-tokens.ts';
 import { AccountSessions } from '../oauth/account-session.ts';
 import type { Services } from '../services.ts';
 import { ACCOUNT_PATH, accountSignInPage, sharedDataPage } from '../ui/pages/account.ts';
-import { flowCookie } from './flow-cookie.ts';
+import { flowCookie } from '../ui/flow-cookie.ts';
 import { signInRefusal } from './sign-in-refusal.ts';
 
 const signInBody = {

@@ -17,7 +17,7 @@ import {
 } from '../ui/pages/one-click-wallet.ts';
 import { pageSecurityHeaders } from '../ui/page-security.ts';
 import { sendErrorPageOf } from './error-page.ts';
-import { flowCookie } from './flow-cookie.ts';
+import { flowCookie } from '../ui/flow-cookie.ts';
 import { toAppError } from '../kernel/to-app-error.ts';
 
 const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';

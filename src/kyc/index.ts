@@ -4,7 +4,7 @@ import { WebKyc, type WebKycDeps } from './web-kyc.ts';
  * What Web KYC takes from the wired platform (src/services.ts), named here so the core does
  * not import the wiring above it.
  */
-export interface WebKycPlatform extends Pick<WebKycDeps, 'db' | 'sealer' | 'verification' | 'clock' | 'logger' | 'formKey'> {
+export interface WebKycPlatform extends Pick<WebKycDeps, 'db' | 'sealer' | 'verification' | 'clock' | 'logger' | 'formKey' | 'consents'> {
   repos: { clients: WebKycDeps['clients'] };
   config: { env: 'development' | 'production' };
 }

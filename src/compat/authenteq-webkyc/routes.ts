@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
-import { flowCookie } from '../../http/flow-cookie.ts';
+import { flowCookie } from '../../ui/flow-cookie.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { webKycOf } from '../../kyc/index.ts';
 import type { ResumeOutcome } from '../../kyc/web-kyc.ts';
