@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { ConsentRecord } from '../consent/consents.ts';
 import { AppError } from '../kernel/errors.ts';
 import { EXIT } from './failure.ts';
-import type { WithPlatform } from './main.ts';
+import type { WithPlatform } from './platform.ts';
 
 const USAGE = 'idflow: usage: idflow consents list (--user USER_ID|EMAIL|PHONE | --client CLIENT_ID) [--user …] [--client …] [--json]\n';
 
