@@ -230,6 +230,16 @@ for (const backend of await backends()) {
       await platform.services.webhooks.remove(subscription.id);
     });
 
+    it('tells a client its registration changed, and not when the same was written again', async () => {
+      const { subscription } = await subscribe();
+      await platform.services.clients.update(CLIENT, { name: 'Shop (renamed)' });
+      await platform.services.clients.update(CLIENT, { name: 'Shop (renamed)' });
+      await worker.runOnce();
+      const changes = (await platform.services.webhooks.deliveries({ subscriptionId: subscription.id })).map((d) => JSON.parse(d.body).data.change);
+      assert.deepEqual(changes, ['registration_updated']);
+      await platform.services.webhooks.remove(subscription.id);
+    });
+
     it('writes nothing to deliver when the state change rolls back', async () => {
       const { subscription } = await subscribe();
       await assert.rejects(

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.ts';
+import { eventOfRows } from './events-repo.ts';
 
 /** An operator's application, as idflow keeps it. Field names follow RFC 7591 where one exists. */
 export interface ClientMetadata {
@@ -67,12 +68,24 @@ export class ClientsRepo {
    * (`null` removes it: the client no longer authenticates with one).
    */
   async upsert(client: { clientId: string; name: string; metadata: ClientMetadata; secretHash?: string | null | undefined }): Promise<ClientRecord> {
+    // A registration that really changed (not the import file writing the same again) is
+    // news for the client's subscriptions: `client.changed`, in the same statement.
+    const recorded = eventOfRows({ cte: 'news', clientId: 'client_id' }, { type: 'client.updated' }, undefined, 6);
     const [row] = await this.#db.query<ClientRow>(
-      `insert into clients (client_id, name, metadata, secret_hash) values ($1, $2, $3, $4)
-       on conflict (client_id) do update set name = excluded.name, metadata = excluded.metadata,
-         secret_hash = case when $5 then null else coalesce(excluded.secret_hash, clients.secret_hash) end, updated_at = now()
-       returning *`,
-      [client.clientId, client.name, JSON.stringify(client.metadata), client.secretHash ?? null, client.secretHash === null],
+      `with was as (select name, metadata, secret_hash from clients where client_id = $1),
+       saved as (
+         insert into clients (client_id, name, metadata, secret_hash) values ($1, $2, $3, $4)
+         on conflict (client_id) do update set name = excluded.name, metadata = excluded.metadata,
+           secret_hash = case when $5 then null else coalesce(excluded.secret_hash, clients.secret_hash) end, updated_at = now()
+         returning *
+       ),
+       news as (
+         select saved.client_id from saved, was
+         where (was.name, was.metadata, was.secret_hash) is distinct from (saved.name, saved.metadata, saved.secret_hash)
+       ),
+       ${recorded.sql}
+       select * from saved`,
+      [client.clientId, client.name, JSON.stringify(client.metadata), client.secretHash ?? null, client.secretHash === null, ...recorded.params],
     );
     this.#forget(client.clientId);
     return toRecord(row!);

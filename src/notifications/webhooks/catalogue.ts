@@ -87,8 +87,8 @@ const DEFINITIONS: Record<string, EventDefinition> = {
     },
   },
   'client.changed': {
-    description: "A client's API keys changed",
-    data: { change: { enum: ['api_key_created', 'api_key_revoked'] }, key_id: string },
+    description: "A client's registration or its API keys changed",
+    data: { change: { enum: ['registration_updated', 'api_key_created', 'api_key_revoked'] }, key_id: string },
   },
   'sign_in.completed': {
     description: 'A person signed in with a password: on the hosted login page (OpenID Connect), through the password grant (and Vault\'s door to it), or on their own account pages (no client)',
@@ -178,6 +178,8 @@ export function publicEventsOf(event: RecordedEvent): PublicEvent[] {
   switch (event.type) {
     case 'identity.shared':
       return [publish('identity.shared', { credentials: typeof p.credentials === 'number' ? p.credentials : undefined, door: str(p.door), shared: strings(p.shared) })];
+    case 'client.updated':
+      return [publish('client.changed', { change: 'registration_updated' })];
     case 'api_key.created':
     case 'api_key.revoked':
       return [publish('client.changed', { change: `api_key_${action}`, key_id: str(p.keyId) })];
