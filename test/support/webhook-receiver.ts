@@ -16,6 +16,8 @@ export interface ReceivedMessage {
   json: { type: string; timestamp: string; data: Record<string, any> };
   /** Whether both libraries accepted the signature. */
   verified: boolean;
+  /** Whether the answer went out (a sender that died while waiting never gets one). */
+  answered: boolean;
 }
 
 /** An answer instead of the normal one: a status (with headers), a hang (no answer), or a delay before answering 204. */
@@ -71,15 +73,17 @@ export async function startWebhookReceiver(secrets: string[] = [], port = 0): Pr
     } catch {
       json = { type: '', timestamp: '', data: {} };
     }
-    const message = { id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], body, json, verified };
+    const message: ReceivedMessage = { id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], body, json, verified, answered: false };
     receiver.received.push(message);
+    res.on('finish', () => void (message.answered = true));
     const answer = scripted.shift() ?? standing;
     if (answer === 'hang') return;
     if (typeof answer === 'object' && 'delayMs' in answer) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
     if (!verified) return void res.writeHead(401, { 'content-type': 'text/plain' }).end('invalid signature');
     if (typeof answer === 'number') return void res.writeHead(answer, { 'content-type': 'text/plain' }).end(`scripted ${answer}`);
     if (typeof answer === 'object' && 'status' in answer) return void res.writeHead(answer.status, answer.headers ?? {}).end(answer.body ?? '');
-    receiver.accepted.push(message);
+    // Accepted once the answer is out: a message whose sender died meanwhile was not.
+    res.on('finish', () => void receiver.accepted.push(message));
     res.writeHead(204).end();
   });
   await listen(server, port);
