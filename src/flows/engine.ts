@@ -35,6 +35,14 @@ export interface FlowDefinition<State extends string, Data = any> {
   keepOnEnd?: (data: Data) => Data;
 }
 
+/**
+ * The one reading of a lifetime: over at its `expiresAt`, not a millisecond later. The engine
+ * reads every flow with it, and so does the executor of records kept outside `flows`.
+ */
+export function lifetimeOver(record: { expiresAt: Date }, now: Date): boolean {
+  return record.expiresAt <= now;
+}
+
 /** A flow as the engine hands it out: `expired` is the engine's reading of its lifetime, at the time it was read. */
 export type Flow<Data, State extends string = string> = FlowRecord<Data> & { state: State; expired: boolean };
 
@@ -266,7 +274,7 @@ export class FlowEngine {
   }
 
   #read<Data, State extends string>(record: FlowRecord<Data>): Flow<Data, State> {
-    return { ...record, expired: record.expiresAt <= this.#clock.now() } as Flow<Data, State>;
+    return { ...record, expired: lifetimeOver(record, this.#clock.now()) } as Flow<Data, State>;
   }
 
   #kept<State extends string, Data>(definition: FlowDefinition<State, Data>, state: State, data: Data): Data {

@@ -2,19 +2,11 @@ import { userIdFromUuid } from '../kernel/ids.ts';
 import type { Keyring } from '../kernel/sealing.ts';
 import { ADVISORY_LOCKS } from './advisory-locks.ts';
 import type { Queryable } from './db.ts';
-import { eventOfRows } from './events-repo.ts';
+import { eventOfRows, type EventRecord } from './events-repo.ts';
 import { signingSecrets, type SubscriptionRow } from './webhook-subscriptions-repo.ts';
 
-/** An event waiting in the outbox to be fanned out. */
-export interface OutboxEvent {
-  id: number;
-  type: string;
-  clientId: string | undefined;
-  userId: string | undefined;
-  flowId: string | undefined;
-  payload: Record<string, unknown>;
-  createdAt: Date;
-}
+/** An event waiting in the outbox to be fanned out: the `events` row it was written with. */
+export type OutboxEvent = EventRecord;
 
 export interface NewDelivery {
   messageId: string;

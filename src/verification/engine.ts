@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { isTerminal } from '../flows/engine.ts';
+import { isTerminal, lifetimeOver } from '../flows/engine.ts';
 import { changeVersioned } from '../flows/versioned-change.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { AppError, isAppError } from '../kernel/errors.ts';
@@ -195,7 +195,7 @@ export class VerificationEngine {
   async progress(id: string, step: 'started' | 'submitted'): Promise<VerificationView> {
     const now = this.#deps.clock.now();
     return this.#change(id, (v) =>
-      isOpen(v.state) && v.step !== step && v.expiresAt > now ? { to: 'in_progress', changes: { step }, event: 'verification.progress' } : undefined,
+      isOpen(v.state) && v.step !== step && !lifetimeOver(v, now) ? { to: 'in_progress', changes: { step }, event: 'verification.progress' } : undefined,
     );
   }
 
@@ -277,7 +277,7 @@ export class VerificationEngine {
   async refresh(id: string): Promise<VerificationView | undefined> {
     const record = await this.#deps.repo.findById(id);
     if (!record || !isOpen(record.state)) return record && toView(record);
-    if (record.expiresAt <= this.#deps.clock.now()) return this.#change(id, (v) => (isOpen(v.state) ? expiryMove() : undefined));
+    if (lifetimeOver(record, this.#deps.clock.now())) return this.#change(id, (v) => (isOpen(v.state) ? expiryMove() : undefined));
     const provider = this.providers.get(record.provider);
     if (!provider?.fetchResult || !record.providerRef) return toView(record);
     if (!(await this.#deps.repo.claimPoll(id, this.#deps.clock.now(), this.#pollIntervalMs))) return toView(record);
@@ -344,7 +344,7 @@ export class VerificationEngine {
 
   #assertOpen(v: VerificationRecord, to: VerificationState): void {
     if (!isOpen(v.state)) throw new AppError('invalid_transition', `This verification cannot go from ${v.state} to ${to}`);
-    if (v.expiresAt <= this.#deps.clock.now()) throw new AppError('flow_expired', 'This verification has expired; start a new one');
+    if (lifetimeOver(v, this.#deps.clock.now())) throw new AppError('flow_expired', 'This verification has expired; start a new one');
   }
 
   async #notify(view: VerificationView): Promise<void> {

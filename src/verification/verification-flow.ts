@@ -20,6 +20,7 @@ export const VERIFICATION = defineFlow<VerificationState>({
     cancelled: [],
   },
   ttlSeconds: 3600,
+  onExpiry: 'expired',
 });
 
 /** One change to one verification, decided by looking at its current record. */
@@ -49,5 +50,5 @@ export function outcomeState(result: VerificationResult): VerificationState {
 
 /** Time is up: expired, as a provider timeout, keeping nothing personal. */
 export function expiryMove(): VerificationMove {
-  return { to: 'expired', changes: { reasons: ['provider_timeout'], providerData: null }, dropPersonalData: true };
+  return { to: VERIFICATION.onExpiry!, changes: { reasons: ['provider_timeout'], providerData: null }, dropPersonalData: true };
 }

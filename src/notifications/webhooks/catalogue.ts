@@ -4,17 +4,7 @@
  * them), so nothing has to remember to "send a webhook": a row is published as zero, one or
  * several catalogue events by `publicEventsOf`. docs/notifications.md lists them.
  */
-
-/** An `events` row as the outbox hands it over. */
-export interface RecordedEvent {
-  id: number;
-  type: string;
-  clientId: string | undefined;
-  userId: string | undefined;
-  flowId: string | undefined;
-  payload: Record<string, unknown>;
-  createdAt: Date;
-}
+import type { EventRecord } from '../../storage/events-repo.ts';
 
 /** A catalogue event, before it gets its subject's sequence number. */
 export interface PublicEvent {
@@ -150,7 +140,7 @@ export function eventSchema(type: EventType): Record<string, unknown> {
 }
 
 /** The catalogue events an `events` row publishes (none for internal bookkeeping). */
-export function publicEventsOf(event: RecordedEvent): PublicEvent[] {
+export function publicEventsOf(event: EventRecord): PublicEvent[] {
   const p = event.payload;
   const publish = (type: EventType, data: Record<string, unknown>): PublicEvent => ({
     type,
