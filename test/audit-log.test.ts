@@ -55,7 +55,11 @@ for (const backend of await backends()) {
     });
     after(() => platform.close());
 
-    /** A client whose stream holds nine entries of every kind: its registration, changes, an API key, a flow, a hand-over. */
+    /**
+     * A client whose stream holds nine entries of every kind (its registration, changes and
+     * their events, API keys, a hand-over), and whose flow's moves and hand-over event are in
+     * one of its sub-streams.
+     */
     async function clientWithHistory(clientId: string): Promise<string> {
       const { services } = platform;
       await services.clients.save({ clientId, name: 'Audited', redirectUris: ['https://rp.example/cb'], scope: 'openid' });
@@ -66,6 +70,7 @@ for (const backend of await backends()) {
       const person = await services.users.create({ email: `${clientId}@example.com` });
       await services.consents.record({ door: 'one_click', userId: person.id, clientId, shared: ['fullName'], credentialIds: [], flowId: flow.id });
       await services.clients.update(clientId, { scope: 'openid email' });
+      await services.apiKeys.create(clientId);
       await services.apiKeys.create(clientId);
       return `client:${clientId}`;
     }
@@ -84,14 +89,19 @@ for (const backend of await backends()) {
       const acme = await entriesOf(db, stream);
       assert.deepEqual(
         acme.map((e) => e.action),
-        ['clients.insert', 'clients.update', 'api_key.created', 'audit_errand.created', 'audit_errand.done', 'consents.insert', 'identity.shared', 'clients.update', 'api_key.created'],
+        ['clients.insert', 'clients.update', 'client.updated', 'api_key.created', 'consents.insert', 'clients.update', 'client.updated', 'api_key.created', 'api_key.created'],
       );
       assert.deepEqual(acme.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
       assert.deepEqual(acme[1]!.columns, ['name']);
-      assert.deepEqual(acme[7]!.columns, ['metadata']);
-      assert.equal(acme[3]!.flow_id, acme[4]!.flow_id);
-      assert.equal(acme[5]!.user_id, acme[6]!.user_id, 'the consent, and its event');
-      assert.ok(acme[6]!.user_id && acme[6]!.flow_id && acme[6]!.event_id);
+      assert.deepEqual(acme[5]!.columns, ['metadata']);
+      // The flow's entries: one sub-stream of the client's, in the order they happened.
+      const [{ stream: flowStream }] = await db.query<{ stream: string }>("select stream from audit_log where client_id = 'acme' and action = 'audit_errand.created'");
+      assert.match(flowStream, /^client:acme\/\d+$/);
+      const errand = await entriesOf(db, flowStream);
+      assert.deepEqual(errand.map((e) => e.action), ['audit_errand.created', 'audit_errand.done', 'identity.shared']);
+      assert.equal(errand[0]!.flow_id, errand[1]!.flow_id);
+      assert.equal(acme[4]!.user_id, errand[2]!.user_id, 'the consent, and its event');
+      assert.ok(errand[2]!.user_id && errand[2]!.flow_id && errand[2]!.event_id);
 
       const person = await services.users.create({ email: 'grace@example.com', phone: '+14155550123', password: 'a long enough password' });
       await rotateSigningKey(db, platform.keyring, clock, { keepPublishedSeconds: 60, activationDelaySeconds: 0 });
@@ -243,7 +253,7 @@ for (const backend of await backends()) {
       // Entries removed from the end, with their events: only the checkpoint can tell.
       const cut = await clientWithHistory('cut');
       const held = (await services.audit.checkpoint())!;
-      await asOwner(db, ['delete from audit_log where stream = $1 and seq > 7', [cut]], ["delete from events where client_id = 'cut' and type = 'api_key.created' and id > (select max(event_id) from audit_log where stream = $1 and seq = 3)", [cut]]);
+      await asOwner(db, ['delete from audit_log where stream = $1 and seq > 7', [cut]], ["delete from events where client_id = 'cut' and type = 'api_key.created' and id > (select max(event_id) from audit_log where stream = $1 and seq = 4)", [cut]]);
       assert.deepEqual(await findingsIn(cut), []);
       assert.deepEqual(named(await findingsIn(cut, held)), ['behind_checkpoint@9']);
     });
@@ -294,16 +304,17 @@ for (const backend of await backends()) {
     it('lists entries newest first, filtered, a page at a time', async () => {
       const { audit } = platform.services;
       await clientWithHistory('listed');
-      const first = await audit.list({ clientId: 'listed' }, { limit: 5 });
+      const first = await audit.list({ stream: 'client:listed' }, { limit: 5 });
       assert.deepEqual(first.entries.map((e) => e.seq), [9, 8, 7, 6, 5]);
-      const rest = await audit.list({ clientId: 'listed' }, { limit: 5, cursor: first.nextCursor });
+      const rest = await audit.list({ stream: 'client:listed' }, { limit: 5, cursor: first.nextCursor });
       assert.deepEqual(rest.entries.map((e) => e.seq), [4, 3, 2, 1]);
       assert.equal(rest.nextCursor, undefined);
       const shared = await audit.list({ action: 'identity.shared', clientId: 'listed' });
       assert.equal(shared.entries.length, 1);
       assert.match(shared.entries[0]!.userId!, /^usr:/);
       assert.deepEqual((await audit.list({ userId: shared.entries[0]!.userId, action: 'users.' })).entries.map((e) => e.action), ['users.insert']);
-      assert.deepEqual((await audit.list({ stream: 'client:listed', action: 'clients.' })).entries.map((e) => e.seq), [8, 2, 1]);
+      assert.deepEqual((await audit.list({ stream: 'client:listed', action: 'clients.' })).entries.map((e) => e.seq), [6, 2, 1]);
+      assert.equal((await audit.list({ clientId: 'listed' })).entries.length, 12, 'by client: its stream and its flows\' sub-streams');
       assert.equal((await audit.list({ clientId: 'listed', until: new Date(0) })).entries.length, 0);
       await assert.rejects(audit.list({}, { cursor: 'not-a-cursor' }), { code: 'validation_failed' });
       await assert.rejects(audit.list({}, { limit: 501 }), { code: 'validation_failed' });
