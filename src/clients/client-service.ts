@@ -91,7 +91,7 @@ export class ClientService {
     const existing = input.clientId ? await this.#clients.findById(input.clientId) : undefined;
     const { clientId: _id, ...changes } = input;
     const base: ClientInput = existing ? inputOf(existing) : { name: input.clientId ?? '' };
-    return { ...(await this.#write(input.clientId ?? randomToken(12), existing, applyChanges(base, changes))), created: !existing };
+    return { ...(await this.#write(input.clientId ?? newClientId(), existing, applyChanges(base, changes))), created: !existing };
   }
 
   /** Changes an existing client (`idflow client update`): the change is applied, then the whole client is checked again. */
@@ -240,4 +240,15 @@ function merge(base: Record<string, unknown>, changes: Record<string, unknown>):
     else if (value !== undefined) next[key] = value;
   }
   return next;
+}
+
+/**
+ * A generated client id: 96 random bits, base64url, never starting with `-` or `_`, so that
+ * an operator can pass it to a command (`idflow client update <id>`) without it reading as an option.
+ */
+function newClientId(): string {
+  for (;;) {
+    const id = randomToken(12);
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
