@@ -19,6 +19,8 @@ import { requestId } from './http/request-id.ts';
 import { HTML_SECURITY_HEADERS } from './ui/page-security.ts';
 import { registerSmsOutbox } from './http/dev-sms-outbox-routes.ts';
 import { registerVerificationRoutes } from './http/verification-routes.ts';
+import { registerAdminApi } from './http/admin/index.ts';
+import { ADMIN_SECURITY_SCHEMES } from './http/admin/schemas.ts';
 
 /**
  * The one factory for the HTTP application; production (src/main.ts) and the tests both
@@ -43,6 +45,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'idflow', version: '0.1.0', description: 'Identity platform: OAuth 2.0 / OpenID Connect and vendor-compatible APIs' },
+      components: { securitySchemes: ADMIN_SECURITY_SCHEMES(services.oauth.provider.urlFor('token')) as never },
     },
   });
   await app.register(formbody);
@@ -75,6 +78,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerOneClickWalletRoutes(app, services);
   registerSmsOutbox(app, services);
   await registerVerificationRoutes(app, services);
+  await registerAdminApi(app, services);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

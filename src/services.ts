@@ -33,6 +33,7 @@ import type { VerificationEngine } from './verification/engine.ts';
 import { createSmsSender, type DevOutboxSender, type SmsSender } from './notifications/sms/index.ts';
 import { createOneClickServices, type OneClickServices } from './one-click/wiring.ts';
 import { WebhookService } from './notifications/webhooks/service.ts';
+import { EventLog } from './notifications/event-log.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { auditKey } from './audit/checkpoint.ts';
 
@@ -92,6 +93,8 @@ export interface Services {
   registrationOn(q: Queryable): Registration;
   /** The tamper-evident audit log: listing, signed checkpoints, verification. */
   audit: AuditLog;
+  /** The events every flow records, as an operator lists them (the admin API). */
+  events: EventLog;
 }
 
 /** What registers clients, users and API keys, over one `Queryable`. */
@@ -187,5 +190,6 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     webhooks: webhooksOn(db, repos.clients),
     registrationOn,
     audit: new AuditLog({ db, key: await auditKey(auditSeed), clock, checkpointEverySeconds: config.audit.checkpointEverySeconds }),
+    events: new EventLog(db),
   };
 }

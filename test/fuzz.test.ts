@@ -84,6 +84,9 @@ for (const backend of await backends()) {
         brandKeys[integration] = (await apiKeys.create(integration)).key;
       }
       await user(platform);
+      // The operator's console: a client with the admin scope, and a subscription for it to manage.
+      const consoleSecret = (await clients.save({ clientId: 'console', name: 'Console', grantTypes: ['client_credentials'], scope: 'idflow:admin' })).secret!;
+      const { subscription } = await platform.services.webhooks.subscribe('web', { url: 'https://hooks.rp.example/in', eventTypes: ['client.changed'] });
       await platform.services.oauth.reloadIfChanged();
 
       // Live state to reach past the first checks: tokens, a sign-in in progress, a Web KYC
@@ -110,7 +113,7 @@ for (const backend of await backends()) {
       known = {
         uid: [interactionPath.split('/')[2]!],
         flowId: [flowPath.split('/')[3]!],
-        id: [verificationPath.split('/')[3]!],
+        id: [verificationPath.split('/')[3]!, subscription.id, '1'],
         uuid: Object.values(oneClick),
         provider: ['veriff', 'sandbox'],
         name: ['selfie.png', 'document-front.png'],
@@ -140,6 +143,11 @@ for (const backend of await backends()) {
 
       const cookies = { interaction: interactionCookie, flow: flowCookie };
       const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+      const clientToken = async (id: string, secret: string, scope: string) =>
+        (await app.inject({ method: 'POST', url: '/oauth/token', headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString() })).json().access_token as string;
+      const adminToken = await clientToken('console', consoleSecret, 'idflow:admin');
+      const narrowToken = await clientToken('web', webSecret, 'kyc');
+      assert.ok(adminToken && narrowToken, 'the console and the web client have client-credentials tokens');
       const credentials = {
         none: [{}],
         oauth: [{}, { authorization: basic('web', webSecret) }, { authorization: basic('web', 'wrong') }, { authorization: `Bearer ${tokens.access_token}` }, { authorization: `DPoP ${tokens.access_token}` }],
@@ -148,9 +156,10 @@ for (const backend of await backends()) {
         webKycApi: [{}, { authorization: 'Bearer abc' }, { authorization: `Bearer ${tokens.access_token}` }],
         // Vault's app is public: it sends no client authentication.
         vault: [{}, {}, { authorization: basic('web', webSecret) }],
+        admin: [{}, { authorization: `Bearer ${adminToken}` }, { authorization: `Bearer ${adminToken}` }, { authorization: `Bearer ${narrowToken}` }, { authorization: basic('console', consoleSecret) }, { authorization: `Bearer ${tokens.access_token}` }, { authorization: 'Bearer abc' }],
       };
       const credentialsFor = (path: string) =>
-        path.startsWith('/reg/') ? credentials.vault : path.startsWith('/oauth/') ? credentials.oauth : /^(\/v2)?\/1-click(?!\/wallet)/.test(path) ? credentials.oneClick : path.startsWith('/v2/web-kyc') ? credentials.webKycApi : credentials.pages;
+        path.startsWith('/admin/') ? credentials.admin : path.startsWith('/reg/') ? credentials.vault : path.startsWith('/oauth/') ? credentials.oauth : /^(\/v2)?\/1-click(?!\/wallet)/.test(path) ? credentials.oneClick : path.startsWith('/v2/web-kyc') ? credentials.webKycApi : credentials.pages;
       const signVeriff = (request: FuzzRequest): FuzzRequest => ({
         ...request,
         headers: { ...request.headers, 'x-auth-client': VERIFF.apiKey, 'x-hmac-signature': createHmac('sha256', VERIFF.sharedSecret).update(request.payload ?? '').digest('hex') },

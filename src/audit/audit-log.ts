@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import type { Clock } from '../kernel/clock.ts';
-import { AppError } from '../kernel/errors.ts';
+import { pageOf, type Paging } from '../kernel/paging.ts';
 import { holdAdvisoryLock } from '../storage/advisory-locks.ts';
 import { AuditLogRepo, type AuditEntry, type AuditFilter } from '../storage/audit-log-repo.ts';
 import type { Db } from '../storage/db.ts';
@@ -10,8 +10,6 @@ import { verifyChains, type VerifyReport } from './verify.ts';
 
 /** The event a checkpoint is published as (platform stream, no client). */
 export const CHECKPOINT_EVENT = 'audit.checkpoint';
-
-export const LIST_LIMIT = { default: 50, max: 500 } as const;
 
 export interface AuditPage {
   entries: AuditEntry[];
@@ -50,15 +48,9 @@ export class AuditLog {
   }
 
   /** Entries matching `filter`, newest first, a page at a time. */
-  async list(filter: Omit<AuditFilter, 'beforeId'>, page: { limit?: number | undefined; cursor?: string | undefined } = {}): Promise<AuditPage> {
-    const limit = page.limit ?? LIST_LIMIT.default;
-    if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMIT.max) {
-      throw new AppError('validation_failed', undefined, { fields: [{ field: '/limit', message: `must be a whole number from 1 to ${LIST_LIMIT.max}` }] });
-    }
-    const entries = await this.#repo.list({ ...filter, beforeId: page.cursor === undefined ? undefined : cursorId(page.cursor) }, limit + 1);
-    const more = entries.length > limit;
-    if (more) entries.pop();
-    return { entries, nextCursor: more ? Buffer.from(String(entries.at(-1)!.id)).toString('base64url') : undefined };
+  async list(filter: Omit<AuditFilter, 'beforeId'>, paging: Paging = {}): Promise<AuditPage> {
+    const page = await pageOf(paging, (beforeId, limit) => this.#repo.list({ ...filter, beforeId }, limit));
+    return { entries: page.items, nextCursor: page.nextCursor };
   }
 
   /**
@@ -96,8 +88,22 @@ export class AuditLog {
   }
 }
 
-function cursorId(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[1-9]\d{0,15}$/.test(text)) throw new AppError('validation_failed', undefined, { fields: [{ field: '/cursor', message: 'is not a cursor this listing gave' }] });
-  return Number(text);
+/** An entry as shown to an operator (the admin API): hashes in hex, times in RFC 3339. */
+export function auditEntryView(e: AuditEntry) {
+  return {
+    id: e.id,
+    stream: e.stream,
+    seq: e.seq,
+    at: e.at.toISOString(),
+    action: e.action,
+    client_id: e.clientId ?? null,
+    user_id: e.userId ?? null,
+    flow_id: e.flowId ?? null,
+    subject: e.subject ?? null,
+    event_id: e.eventId ?? null,
+    payload_digest: e.payloadDigest ?? null,
+    columns: e.columns ?? null,
+    prev_hash: e.prevHash,
+    hash: e.hash,
+  };
 }

@@ -2,8 +2,7 @@ import { parseArgs } from 'node:util';
 import type { WithPlatform } from './platform.ts';
 import { AppError } from '../kernel/errors.ts';
 import { EVENT_TYPES } from '../notifications/webhooks/catalogue.ts';
-import type { DeliveryRecord } from '../storage/webhook-deliveries-repo.ts';
-import type { SubscriptionView } from '../notifications/webhooks/service.ts';
+import { attemptView, deliveryView, type SubscriptionView } from '../notifications/webhooks/service.ts';
 
 /** `idflow webhook …`: subscriptions and deliveries, through the same service as the import file and the admin API. */
 export async function webhookCommand(args: string[], withPlatform: WithPlatform): Promise<number> {
@@ -82,13 +81,13 @@ export async function webhookCommand(args: string[], withPlatform: WithPlatform)
           before: values.before === undefined ? undefined : wholeNumber('before', values.before),
           limit: values.limit === undefined ? undefined : wholeNumber('limit', values.limit),
         });
-        out(list.map(deliveryJson), list.map((d) => `${d.id}\t${d.messageId}\t${d.eventType}\t${d.state}\t${d.attempts} attempt(s)\t${d.createdAt.toISOString()}`).join('\n'));
+        out(list.map(deliveryView), list.map((d) => `${d.id}\t${d.messageId}\t${d.eventType}\t${d.state}\t${d.attempts} attempt(s)\t${d.createdAt.toISOString()}`).join('\n'));
       });
     case 'attempts':
       if (!one) return usage();
       return withPlatform(async (s) => {
         const { delivery, attempts } = await s.webhooks.delivery(wholeNumber('DELIVERY_ID', one));
-        const json = { ...deliveryJson(delivery), attempts: attempts.map((a) => ({ attempted_at: a.attemptedAt.toISOString(), status: a.status ?? null, duration_ms: a.durationMs, response_head: a.responseHead ?? null, error: a.error ?? null })) };
+        const json = { ...deliveryView(delivery), attempts: attempts.map(attemptView) };
         out(json, [`${delivery.id}\t${delivery.messageId}\t${delivery.eventType}\t${delivery.state}`, ...json.attempts.map((a) => `  ${a.attempted_at}\t${a.status ?? a.error}\t${a.duration_ms} ms\t${JSON.stringify(a.response_head ?? '')}`)].join('\n'));
       });
     case 'redeliver':
@@ -115,20 +114,6 @@ function subscriptionLine(s: SubscriptionView): string {
   return `${s.id}\t${s.client_id}\t${s.url}\t${s.event_types.join(',')}\t${s.enabled ? 'enabled' : `disabled (${s.disabled_reason})`}`;
 }
 
-function deliveryJson(d: DeliveryRecord) {
-  return {
-    id: d.id,
-    message_id: d.messageId,
-    subscription_id: d.subscriptionId,
-    client_id: d.clientId,
-    event_type: d.eventType,
-    state: d.state,
-    attempts: d.attempts,
-    next_attempt_at: d.state === 'pending' ? d.nextAttemptAt.toISOString() : null,
-    created_at: d.createdAt.toISOString(),
-    delivered_at: d.deliveredAt?.toISOString() ?? null,
-  };
-}
 
 function wholeNumber(name: string, text: string): number {
   if (!/^\d{1,15}$/.test(text)) throw new AppError('validation_failed', `${name} must be a whole number`, { fields: [{ field: `/${name}`, message: 'must be a whole number' }] });

@@ -17,3 +17,18 @@ export function sendProblem(reply: FastifyReply, error: AppError, request: Fasti
       traceId: request.id,
     });
 }
+
+/** The JSON Schema of what sendProblem sends, for routes to declare their error answers. */
+export const PROBLEM = {
+  type: 'object',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    code: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+    instance: { type: 'string' },
+    traceId: { type: 'string' },
+  },
+  required: ['type', 'title', 'status', 'code'],
+};

@@ -3,27 +3,13 @@ import { AppError } from '../kernel/errors.ts';
 import type { Services } from '../services.ts';
 import { stillRefreshing, waitingPage, WAIT_REFRESH_SECONDS } from '../ui/waiting-page.ts';
 import { imageLimits } from '../verification/registry.ts';
+import { PROBLEM } from './problem.ts';
 import { registerSandboxRoutes } from './sandbox-verification-routes.ts';
 
 const idParams = {
   type: 'object',
   properties: { id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' } },
   required: ['id'],
-};
-
-/** RFC 9457 problem+json, as src/http/problem.ts renders it. */
-const PROBLEM = {
-  type: 'object',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    code: { type: 'string' },
-    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-    instance: { type: 'string' },
-    traceId: { type: 'string' },
-  },
-  required: ['type', 'title', 'status', 'code'],
 };
 
 /**

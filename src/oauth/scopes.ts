@@ -28,3 +28,10 @@ export function resolveScopes(requested: string | undefined, allowed: string | u
   if (unknown.length > 0) throw new errors.InvalidScope(`requested scope is not allowed for this client: ${unknown.join(' ')}`, unknown.join(' '));
   return asked;
 }
+
+/**
+ * The scope of the admin API (/admin/*): a client registered with it may ask for a
+ * client-credentials token that manages every client's subscriptions and reads the
+ * events and the audit log. It is granted like any other scope (CLI, import file).
+ */
+export const ADMIN_SCOPE = 'idflow:admin';

@@ -27,3 +27,22 @@ export async function accessTokenOwner(engine: OAuthEngine, value: string): Prom
   const token = await engine.provider.AccessToken.find(value);
   return token?.accountId;
 }
+
+/** An opaque token as the engine issues them (base64url); anything else is not looked up. */
+const OPAQUE_TOKEN = /^[A-Za-z0-9_-]{16,256}$/;
+
+/**
+ * The client a client-credentials access token was issued to and the scopes it holds now:
+ * while the token is valid and its client still exists, and only scopes the client is
+ * still registered with (a scope taken from a client stops working at once).
+ */
+export async function clientCredentialsGrant(engine: OAuthEngine, value: string): Promise<{ clientId: string; scopes: string[] } | undefined> {
+  if (!OPAQUE_TOKEN.test(value)) return undefined;
+  const token = await engine.provider.ClientCredentials.find(value);
+  const clientId = token?.clientId;
+  if (!token || token.isExpired || !clientId) return undefined;
+  const client = await engine.provider.Client.find(clientId);
+  if (!client) return undefined;
+  const registered = new Set((client.scope ?? '').split(' '));
+  return { clientId, scopes: (token.scope ?? '').split(' ').filter((s) => s && registered.has(s)) };
+}

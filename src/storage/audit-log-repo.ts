@@ -1,5 +1,6 @@
-import { userIdFromUuid, userUuid } from '../kernel/ids.ts';
+import { userIdFromUuid } from '../kernel/ids.ts';
 import type { Queryable } from './db.ts';
+import { ListingFilter } from './listing-filter.ts';
 
 /**
  * The audit log (migration 016): the database appends to it, from triggers, in the
@@ -99,30 +100,19 @@ export class AuditLogRepo {
 
   /** Newest first. */
   async list(filter: AuditFilter, limit: number): Promise<AuditEntry[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: (p: string) => string, value: unknown) => {
-      params.push(value);
-      where.push(sql(`$${params.length}`));
-    };
-    if (filter.stream !== undefined) add((p) => `stream = ${p}`, filter.stream);
-    if (filter.clientId !== undefined) add((p) => `client_id = ${p}`, filter.clientId);
-    if (filter.userId !== undefined) {
-      const uuid = userUuid(filter.userId);
-      if (!uuid) return [];
-      add((p) => `user_id = ${p}::uuid`, uuid);
-    }
-    if (filter.action?.endsWith('.')) add((p) => `starts_with(action, ${p})`, filter.action);
-    else if (filter.action !== undefined) add((p) => `action = ${p}`, filter.action);
-    if (filter.since) add((p) => `at >= ${p}`, filter.since);
-    if (filter.until) add((p) => `at < ${p}`, filter.until);
-    if (filter.beforeId !== undefined) add((p) => `id < ${p}`, filter.beforeId);
-    params.push(limit);
+    const where = new ListingFilter()
+      .equals('stream', filter.stream)
+      .equals('client_id', filter.clientId)
+      .user('user_id', filter.userId)
+      .name('action', filter.action)
+      .period('at', filter.since, filter.until)
+      .before(filter.beforeId);
+    if (where.matchesNothing) return [];
     const rows = await this.#db.query<ListRow>(
       `select id, stream, seq, at, action, client_id, user_id, flow_id, subject, event_id, encode(payload_digest, 'hex') as payload_digest,
          columns, encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash
-       from audit_log ${where.length ? `where ${where.join(' and ')}` : ''} order by id desc limit $${params.length}`,
-      params,
+       from audit_log ${where.whereAndLimit(limit)}`,
+      where.params,
     );
     return rows.map((r) => ({
       id: Number(r.id),

@@ -1,5 +1,6 @@
-import { userUuid } from '../kernel/ids.ts';
+import { userIdFromUuid, userUuid } from '../kernel/ids.ts';
 import type { Cte, Queryable, RowsOf } from './db.ts';
+import { ListingFilter } from './listing-filter.ts';
 
 export interface NewEvent {
   type: string;
@@ -17,6 +18,28 @@ export interface EventRecord extends Required<Pick<NewEvent, 'type'>> {
   flowId: string | undefined;
   payload: Record<string, unknown>;
   createdAt: Date;
+}
+
+/** What an operator lists events by; every field narrows. */
+export interface EventFilter {
+  clientId?: string | undefined;
+  userId?: string | undefined;
+  /** Exact type, or a prefix ending in `.` (`one_click.`): the kind of flow. */
+  type?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+  /** Events older than this id (the cursor of the previous page). */
+  beforeId?: number | undefined;
+}
+
+interface EventRow {
+  id: number;
+  type: string;
+  client_id: string | null;
+  user_id: string | null;
+  flow_id: string | null;
+  payload: Record<string, unknown>;
+  created_at: Date;
 }
 
 const EVENT_COLUMNS = 'type, client_id, user_id, flow_id, payload, created_at';
@@ -54,18 +77,31 @@ export class EventsRepo {
   }
 
   async listForFlow(flowId: string): Promise<EventRecord[]> {
-    const rows = await this.#db.query<{ id: number; type: string; client_id: string | null; user_id: string | null; flow_id: string | null; payload: Record<string, unknown>; created_at: Date }>(
-      'select * from events where flow_id = $1 order by id',
-      [flowId],
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      type: r.type,
-      clientId: r.client_id ?? undefined,
-      userId: r.user_id ? `usr:${r.user_id}` : undefined,
-      flowId: r.flow_id ?? undefined,
-      payload: r.payload,
-      createdAt: r.created_at,
-    }));
+    const rows = await this.#db.query<EventRow>('select * from events where flow_id = $1 order by id', [flowId]);
+    return rows.map(toEvent);
   }
+
+  /** Newest first. */
+  async list(filter: EventFilter, limit: number): Promise<EventRecord[]> {
+    const where = new ListingFilter()
+      .equals('client_id', filter.clientId)
+      .user('user_id', filter.userId)
+      .name('type', filter.type)
+      .period('created_at', filter.since, filter.until)
+      .before(filter.beforeId);
+    if (where.matchesNothing) return [];
+    return (await this.#db.query<EventRow>(`select * from events ${where.whereAndLimit(limit)}`, where.params)).map(toEvent);
+  }
+}
+
+function toEvent(r: EventRow): EventRecord {
+  return {
+    id: Number(r.id),
+    type: r.type,
+    clientId: r.client_id ?? undefined,
+    userId: r.user_id ? userIdFromUuid(r.user_id) : undefined,
+    flowId: r.flow_id ?? undefined,
+    payload: r.payload,
+    createdAt: r.created_at,
+  };
 }

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { randomToken } from '../../kernel/ids.ts';
+import { pageOf, type Page, type Paging } from '../../kernel/paging.ts';
 import type { Keyring } from '../../kernel/sealing.ts';
 import type { ClientsRepo } from '../../storage/clients-repo.ts';
 import type { Queryable } from '../../storage/db.ts';
@@ -152,6 +153,12 @@ export class WebhookService {
     return this.#deliveries.list({ ...filter, state: filter.state as DeliveryState | undefined, limit });
   }
 
+  /** Deliveries, newest first, a page at a time (the admin API). */
+  async deliveryPage(filter: { subscriptionId?: string | undefined; clientId?: string | undefined; state?: DeliveryState | undefined; messageId?: string | undefined }, paging: Paging = {}): Promise<Page<DeliveryView>> {
+    const page = await pageOf(paging, (before, limit) => this.#deliveries.list({ ...filter, before, limit }));
+    return { items: page.items.map(deliveryView), nextCursor: page.nextCursor };
+  }
+
   async delivery(id: number): Promise<{ delivery: DeliveryRecord; attempts: AttemptRecord[] }> {
     const delivery = await this.#deliveries.find(id);
     if (!delivery) throw new AppError('not_found', `No delivery ${id}`);
@@ -206,6 +213,29 @@ export class WebhookService {
     if (isIP(host) && !this.#policy.allows(host)) return 'must not be a loopback, private or link-local address (see IDFLOW_WEBHOOK_ALLOWED_NETWORKS)';
     return undefined;
   }
+}
+
+/** A delivery as shown to an operator (the CLI, the admin API). */
+export function deliveryView(d: DeliveryRecord) {
+  return {
+    id: d.id,
+    message_id: d.messageId,
+    subscription_id: d.subscriptionId,
+    client_id: d.clientId,
+    event_type: d.eventType,
+    state: d.state,
+    attempts: d.attempts,
+    next_attempt_at: d.state === 'pending' ? d.nextAttemptAt.toISOString() : null,
+    created_at: d.createdAt.toISOString(),
+    delivered_at: d.deliveredAt?.toISOString() ?? null,
+  };
+}
+
+export type DeliveryView = ReturnType<typeof deliveryView>;
+
+/** An attempt as shown to an operator: what the receiver answered, never what was sent. */
+export function attemptView(a: AttemptRecord) {
+  return { attempted_at: a.attemptedAt.toISOString(), status: a.status ?? null, duration_ms: a.durationMs, response_head: a.responseHead ?? null, error: a.error ?? null };
 }
 
 function view(s: SubscriptionRecord): SubscriptionView {
