@@ -153,16 +153,22 @@ for (const backend of await backends()) {
       assert.equal(receiver.accepted.length, 3);
       assert.equal(receiver.received.length, 3, 'nothing was refused');
 
-      assert.equal((await admin('POST', `/subscriptions/${subscription.id}/disable`)).json.enabled, false);
+      const disabled = await admin('POST', `/subscriptions/${subscription.id}/disable`);
+      assert.deepEqual([disabled.json.enabled, disabled.json.disabled_reason], [false, 'operator']);
       await shopEvent();
       await worker.runOnce();
-      assert.equal(receiver.received.length, 3, 'a disabled subscription is not sent to');
+      assert.equal(receiver.received.length, 3, 'a disabled subscription gets no new deliveries');
       assert.equal((await admin('POST', `/subscriptions/${subscription.id}/enable`)).json.enabled, true);
+      await shopEvent();
       await worker.runOnce();
-      assert.equal(receiver.accepted.length, 4, 'what waited is sent once enabled');
+      assert.equal(receiver.accepted.length, 4, 'enabled again, it is sent to again');
 
       const recovered = await admin('POST', `/subscriptions/${subscription.id}/recover`, { body: { since: new Date(Date.now() - 3600_000).toISOString() } });
       assert.deepEqual(recovered.json, { subscription_id: subscription.id, requeued: 0 }, 'nothing failed for good');
+
+      const bare = await admin('POST', `/subscriptions/${subscription.id}/rotate-secret`);
+      assert.equal(bare.status, 200, 'a rotation needs no body (the default overlap, a secret made here)');
+      assert.match(bare.json.secret, /^whsec_/);
 
       const listed = await admin('GET', `/subscriptions?client_id=${SHOP}`);
       assert.deepEqual(listed.json.subscriptions.map((s: { id: string }) => s.id), [subscription.id]);

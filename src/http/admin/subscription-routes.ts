@@ -64,7 +64,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, webhooks: Webho
   for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
     app.post(
       `/subscriptions/:id/${action}`,
-      adminRoute({ summary: enabled ? 'Enable a subscription (its failures are forgotten; waiting deliveries resume)' : 'Disable a subscription (deliveries wait)', params }),
+      adminRoute({ summary: enabled ? 'Enable a subscription (its failures are forgotten; waiting deliveries resume)' : 'Disable a subscription: it gets no new deliveries, and those waiting wait', params }),
       async (request: ById) => webhooks.setEnabled(request.params.id, enabled),
     );
   }
