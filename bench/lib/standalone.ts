@@ -29,20 +29,56 @@ export interface StandaloneContext<Prepared> {
   window: { start: (figure: string) => void; end: (figure: string) => void };
 }
 
+export interface StandaloneOptions {
+  /** Settings the server (and the platform opened in this process) runs with, beyond the bench's own. */
+  env?: Record<string, string>;
+  /** Whether a comparison run (bench/compare.ts) measures this bench on both trees; when not, it skips it. */
+  compared?: boolean;
+}
+
+export const benchLog = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+/**
+ * True when this run is a comparison with an older commit (BENCH_BASELINE): a standalone bench
+ * then does nothing, because the comparison measured it already, in turns with the older tree,
+ * or because it has no older counterpart to compare with.
+ */
+export function leftToComparison(name: string, k: Knobs, compared: boolean): boolean {
+  if (!k.baseline) return false;
+  benchLog(
+    compared
+      ? `${name}: measured already, in turns with the older tree, by the comparison (bench/compare.ts)`
+      : `${name}: not part of a comparison (no older counterpart to compare with); run it without BENCH_BASELINE`,
+  );
+  return true;
+}
+
+/** Saves a standalone bench's result as bench/results/<time>-<name>.json and latest-<name>.json, with the command and git state. */
+export async function saveResult(name: string, k: Knobs, figures: Record<string, unknown>): Promise<void> {
+  const result = { bench: name, command: k.command, git: await gitState(ROOT), at: new Date().toISOString(), cores: availableParallelism(), ...figures };
+  const stamp = result.at.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  // A comparison run (bench/compare.ts) collects the result from a folder of its own.
+  const results = process.env.BENCH_RESULTS_DIR || join(ROOT, 'bench', 'results');
+  await mkdir(results, { recursive: true });
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  const [file, latest] = [join(results, `${stamp}-${name}.json`), join(results, `latest-${name}.json`)];
+  await writeFile(file, json);
+  await writeFile(latest, json);
+  process.stdout.write(`saved ${relative(ROOT, file)} and ${relative(ROOT, latest)}\n`);
+}
+
 export async function runStandalone<Prepared>(
   name: string,
   prepare: (services: Services) => Promise<Prepared>,
   run: (context: StandaloneContext<Prepared>) => Promise<Record<string, unknown>>,
+  options: StandaloneOptions = {},
 ): Promise<void> {
   const k = knobs();
-  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-  if (k.baseline) {
-    log(`${name}: measured already, in turns with the older tree, by the comparison (bench/compare.ts)`);
-    return;
-  }
+  const log = benchLog;
+  if (leftToComparison(name, k, options.compared ?? true)) return;
   const database = await createBenchDatabase();
   const port = await freePort();
-  const env = idflowEnv(database, port, k);
+  const env = { ...idflowEnv(database, port, k), ...options.env };
   let server: ServerProcess | undefined;
   let services: Services | undefined;
   let profileDir: string | undefined;
@@ -79,16 +115,7 @@ export async function runStandalone<Prepared>(
         },
       },
     });
-    const result = { bench: name, command: k.command, git: await gitState(ROOT), at: new Date().toISOString(), cores: availableParallelism(), ...figures, cpu };
-    const stamp = result.at.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-    // A comparison run (bench/compare.ts) collects the result from a folder of its own.
-    const results = process.env.BENCH_RESULTS_DIR || join(ROOT, 'bench', 'results');
-    await mkdir(results, { recursive: true });
-    const json = `${JSON.stringify(result, null, 2)}\n`;
-    const [file, latest] = [join(results, `${stamp}-${name}.json`), join(results, `latest-${name}.json`)];
-    await writeFile(file, json);
-    await writeFile(latest, json);
-    process.stdout.write(`saved ${relative(ROOT, file)} and ${relative(ROOT, latest)}\n`);
+    await saveResult(name, k, { ...figures, cpu });
   } finally {
     await services?.db.close().catch(() => {});
     await server?.stop().catch(() => {});
