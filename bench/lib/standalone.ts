@@ -25,8 +25,8 @@ export interface StandaloneContext<Prepared> {
   prepared: Prepared;
   k: Knobs;
   log: (line: string) => void;
-  /** Hooks for the measured window: CPU shares are recorded under the figure's name. */
-  window: { start: (figure: string) => void; end: (figure: string) => void };
+  /** Hooks for the measured window: CPU shares are recorded under the figure's name (and returned by `end`). */
+  window: { start: (figure: string) => void; end: (figure: string) => CpuShare | undefined };
 }
 
 export interface StandaloneOptions {
@@ -112,6 +112,7 @@ export async function runStandalone<Prepared>(
           spans.set(figure, current!);
           probe!.stop();
           if (probe!.result) cpu[figure] = probe!.result;
+          return probe!.result;
         },
       },
     });
