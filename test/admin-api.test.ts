@@ -107,6 +107,17 @@ for (const backend of await backends()) {
       assert.equal(basic.status, 401, 'client credentials themselves are no token');
     });
 
+    it('stops honouring a token once its client loses the admin scope, or is deleted', async () => {
+      const { clients } = platform.services;
+      const temp = await clients.save({ clientId: 'temp-console', name: 'Temporary console', grantTypes: ['client_credentials'], scope: `${ADMIN_SCOPE} reports:read` });
+      const token = await clientCredentialsToken('temp-console', temp.secret!, ADMIN_SCOPE);
+      assert.equal((await admin('GET', '/subscriptions', { token })).status, 200);
+      await clients.update('temp-console', { scope: 'reports:read' });
+      assertProblem(await admin('GET', '/subscriptions', { token }), 403, 'forbidden');
+      await clients.delete('temp-console');
+      assertProblem(await admin('GET', '/subscriptions', { token }), 401, 'invalid_token');
+    });
+
     it('manages a subscription end to end: create, deliver, inspect attempts, redeliver, change, rotate, disable, enable, delete', async () => {
       const created = await admin('POST', '/subscriptions', { body: { client_id: SHOP, url: receiver.url, event_types: ['client.changed'], description: 'Shop back office' } });
       assert.equal(created.status, 201, JSON.stringify(created.json));
