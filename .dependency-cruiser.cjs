@@ -21,8 +21,8 @@ const LAYERS = [
   ['ui', '^src/ui/'],
   // Flows, verification, oauth, identity, clients, one-click, kyc, redirects, …
   ['core', CORE],
-  // What the core sets off or consults: notifications (SMS, webhooks), counted limits.
-  ['effects', '^src/(notifications|limits)/'],
+  // What the core sets off or consults: notifications (SMS, webhooks), counted limits, telemetry (metrics, security events).
+  ['effects', '^src/(notifications|limits|telemetry)/'],
   ['storage', '^src/storage/'],
   ['config', '^src/config/'],
   ['kernel', '^src/kernel/'],
@@ -100,7 +100,7 @@ module.exports = {
         'it never reaches past the core into storage, effects or configuration.',
       severity: 'error',
       from: { path: '^src/compat/' },
-      to: { path: '^src/(storage|notifications|limits|config)/' },
+      to: { path: '^src/(storage|notifications|limits|telemetry|config)/' },
     },
   ],
   options: {

@@ -17,6 +17,7 @@ import { AppError } from './kernel/errors.ts';
 import { assertStorableText } from './kernel/text.ts';
 import { requestId } from './http/request-id.ts';
 import { HTML_SECURITY_HEADERS } from './ui/page-security.ts';
+import { withRequest } from './kernel/request-context.ts';
 import { registerSmsOutbox } from './http/dev-sms-outbox-routes.ts';
 import { registerVerificationRoutes } from './http/verification-routes.ts';
 import { registerAdminApi } from './http/admin/index.ts';
@@ -40,6 +41,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) =>
       errorRendererFor(request.url)(error, request, reply.headers({ ...HTML_SECURITY_HEADERS, 'x-request-id': request.id })),
   });
+
+  // First of all hooks: whatever serves the request, however deep, can name it (security events' log lines).
+  app.addHook('onRequest', (request, _reply, done) => withRequest(request.id, done));
 
   await app.register(swagger, {
     openapi: {
@@ -67,7 +71,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     assertStorableText(request.body);
   });
 
-  registerMetrics(app);
+  registerMetrics(app, services.metrics);
   registerHealth(app, services.db);
   mountOAuth(app, services.oauth);
   registerInteractionRoutes(app, services);

@@ -65,7 +65,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   }, RELOAD_EVERY_MS).unref();
   // Every node may deliver webhooks; they share the work through the database.
   const deliveries = config.webhooks.worker
-    ? new DeliveryWorker({ db: services.db, keyring: services.keyring, clock: services.clock, logger, settings: config.webhooks })
+    ? new DeliveryWorker({ db: services.db, keyring: services.keyring, clock: services.clock, logger, settings: config.webhooks, metrics: services.metrics })
     : undefined;
   await deliveries?.start();
 

@@ -36,6 +36,9 @@ import { WebhookService } from './notifications/webhooks/service.ts';
 import { EventLog } from './notifications/event-log.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { auditKey } from './audit/checkpoint.ts';
+import { Metrics } from './telemetry/metrics.ts';
+import { SecurityEvents } from './telemetry/security-events.ts';
+import { WebhookDeliveriesRepo } from './storage/webhook-deliveries-repo.ts';
 
 export interface ServiceDeps {
   config: Config;
@@ -95,6 +98,10 @@ export interface Services {
   audit: AuditLog;
   /** The events every flow records, as an operator lists them (the admin API). */
   events: EventLog;
+  /** This process's Prometheus metrics (`/metrics`), and the webhook queue read at scrape time. */
+  metrics: Metrics;
+  /** Failed sign-ins, limits refusing, reuse, failed verifications: log line, metric, event. */
+  security: SecurityEvents;
 }
 
 /** What registers clients, users and API keys, over one `Queryable`. */
@@ -140,9 +147,11 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     };
   };
   const consents = new Consents(repos.consents, clock);
+  const metrics = new Metrics({ backlog: () => new WebhookDeliveriesRepo(db, keyring).backlog(clock.now()), now: () => clock.now() });
+  const security = new SecurityEvents({ metrics, events: repos.events, logger, clock });
   const catalogue = limitCatalogue(config);
-  const limits = new Limits(await createLimitStore(config, db, clock, logger), limitKey);
-  const signIn = new PasswordSignIn(repos.users, hasher, limits, catalogue.signIn, repos.events, clock);
+  const limits = new Limits(await createLimitStore(config, db, clock, logger), limitKey, security);
+  const signIn = new PasswordSignIn(repos.users, hasher, limits, catalogue.signIn, repos.events, clock, security);
   await ensureSigningKey(db, keyring, clock);
   const sms = createSmsSender(config, clock, logger, { limits, catalogue: catalogue.sms });
   const oauth = await OAuthEngine.create({
@@ -161,6 +170,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     logger,
     pages: oauthPages,
     identityAssurance: { credentials: repos.credentials, trustFrameworks: Object.values(buildProviders(config, clock).trustFrameworks) },
+    security,
   });
   const flows = new FlowEngine(repos.flows, clock, formKey);
   return {
@@ -182,7 +192,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     limitCatalogue: catalogue,
     oauth,
     formKey,
-    verification: buildVerificationEngine({ config, db, sealer, clock, logger, limits: { limits, catalogue: catalogue.verificationStart } }),
+    verification: buildVerificationEngine({ config, db, sealer, clock, logger, limits: { limits, catalogue: catalogue.verificationStart }, security }),
     sms: sms.sender,
     smsOutbox: sms.outbox,
     ...createOneClickServices({ config, db, sealer, clock, logger, repos, flows, consents, sms: sms.sender }),
@@ -191,5 +201,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     registrationOn,
     audit: new AuditLog({ db, key: await auditKey(auditSeed), clock, checkpointEverySeconds: config.audit.checkpointEverySeconds }),
     events: new EventLog(db),
+    metrics,
+    security,
   };
 }

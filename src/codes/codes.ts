@@ -3,6 +3,7 @@ import { constantTimeEqual } from '../kernel/secrets.ts';
 import type { CodeRecord, CodesRepo } from '../storage/codes-repo.ts';
 import type { CteOf } from '../storage/db.ts';
 import type { Sealer } from '../storage/sealer.ts';
+import type { SecurityEvents } from '../telemetry/security-events.ts';
 
 /**
  * A kind of code: what it is for, how long it lives, how its value is made, and how it is
@@ -83,11 +84,14 @@ export class Codes {
   readonly #repo: CodesRepo;
   readonly #sealer: Sealer;
   readonly #clock: Clock;
+  readonly #security: SecurityEvents | undefined;
 
-  constructor(repo: CodesRepo, sealer: Sealer, clock: Clock) {
+  /** `security`: where a code presented again is reported (log line, metric, `token.reuse_detected`). */
+  constructor(repo: CodesRepo, sealer: Sealer, clock: Clock, security?: SecurityEvents) {
     this.#repo = repo;
     this.#sealer = sealer;
     this.#clock = clock;
+    this.#security = security;
   }
 
   /**
@@ -161,6 +165,7 @@ export class Codes {
     const holder = holderOf(existing);
     if (existing.usedAt || existing.revokedAt) {
       await this.revoke(existing.flowId, then.onReuse);
+      await this.#security?.reuseDetected({ kind: kind.purpose, clientId: presented.clientId, flowId: existing.flowId });
       return { ok: false, problem: 'reused', holder };
     }
     if (existing.expiresAt <= now) return { ok: false, problem: 'expired', holder };

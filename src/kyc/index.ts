@@ -4,7 +4,7 @@ import { WebKyc, type WebKycDeps } from './web-kyc.ts';
  * What Web KYC takes from the wired platform (src/services.ts), named here so the core does
  * not import the wiring above it.
  */
-export interface WebKycPlatform extends Pick<WebKycDeps, 'db' | 'sealer' | 'verification' | 'clock' | 'logger' | 'formKey' | 'consents'> {
+export interface WebKycPlatform extends Pick<WebKycDeps, 'db' | 'sealer' | 'verification' | 'clock' | 'logger' | 'formKey' | 'consents' | 'security'> {
   repos: { clients: WebKycDeps['clients'] };
   config: { env: 'development' | 'production' };
 }
@@ -28,6 +28,7 @@ export function webKycOf(services: WebKycPlatform): WebKyc {
       logger: services.logger,
       allowInsecureLoopback: services.config.env === 'development',
       consents: services.consents,
+      security: services.security,
     });
     instances.set(services, webKyc);
   }

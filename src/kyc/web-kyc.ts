@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { SecurityEvents } from '../telemetry/security-events.ts';
 import { Codes } from '../codes/codes.ts';
 import { FlowEngine, type Flow } from '../flows/engine.ts';
 import type { Consents } from '../consent/consents.ts';
@@ -41,6 +42,8 @@ export interface WebKycDeps {
   /** http://localhost redirect and back URLs are accepted only while developing. */
   allowInsecureLoopback: boolean;
   consents: Consents;
+  /** Where a code used twice is reported (src/codes/). */
+  security?: SecurityEvents | undefined;
 }
 
 type WebKycFlow = Flow<WebKycData, WebKycState> & { context: WebKycContext };
@@ -120,7 +123,7 @@ export class WebKyc {
 
   #on(q: Queryable): Stores {
     const flowsRepo = new FlowsRepo(q, this.#base.sealer);
-    return { flows: new FlowEngine(flowsRepo, this.#base.clock, this.#base.formKey), flowsRepo, codes: new Codes(new CodesRepo(q), this.#base.sealer, this.#base.clock) };
+    return { flows: new FlowEngine(flowsRepo, this.#base.clock, this.#base.formKey), flowsRepo, codes: new Codes(new CodesRepo(q), this.#base.sealer, this.#base.clock, this.#base.security) };
   }
 
   /** The changes of one step together: one commit (one WAL flush), all or nothing. */

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { SecurityEvents } from '../telemetry/security-events.ts';
 
 /**
  * One limit: at most `points` uses of a key per window of `durationSeconds`, counted from
@@ -55,10 +56,13 @@ export class Limits {
   readonly #store: LimitStore;
   readonly #secret: Buffer;
   readonly #limiters = new Map<string, RateLimiterAbstract>();
+  readonly #security: SecurityEvents | undefined;
 
-  constructor(store: LimitStore, secret: Buffer) {
+  /** `security`: where a refusal is reported (log line, metric, `limit.exceeded` event). */
+  constructor(store: LimitStore, secret: Buffer, security?: SecurityEvents) {
     this.#store = store;
     this.#secret = secret;
+    this.#security = security;
   }
 
   /**
@@ -66,17 +70,28 @@ export class Limits {
    * took is given back (the refused one included) and the request is refused, naming the
    * first use that was over. So a request that is turned away counts nowhere — a blocked client does
    * not use up a phone's quota, and refused sign-in guesses from one address do not add to
-   * the account's count — and the most specific use should come first.
+   * the account's count — and the most specific use should come first. A refusal is
+   * reported as a security event, under the client the request came from (`about`).
    */
-  async consume(uses: readonly LimitUse[]): Promise<LimitVerdict> {
+  async consume(uses: readonly LimitUse[], about: { clientId?: string | undefined } = {}): Promise<LimitVerdict> {
+    const refused = await this.#take(uses);
+    if (!refused) return { allowed: true };
+    const verdict = { allowed: false, retryAfter: Math.max(1, Math.ceil(refused.msBeforeNext / 1000)), limit: refused.use.limit.name } as const;
+    const { limit } = refused.use;
+    await this.#security?.limitExceeded({ limit: limit.name, hashedKey: this.#key(refused.use), windowSeconds: limit.durationSeconds, retryAfter: verdict.retryAfter, clientId: about.clientId });
+    return verdict;
+  }
+
+  /** Takes the points; undefined when every use was within its limit, else the first that was over. */
+  async #take(uses: readonly LimitUse[]): Promise<Refused | undefined> {
     const batch = this.#store.batch;
     if (!batch) return this.#consumeOneByOne(uses);
     const keys = uses.map((use) => ({ key: this.#storeKey(use), durationMs: use.limit.durationSeconds * 1000 }));
     const counts = await batch.takeOneEach(keys);
     const over = uses.findIndex((use, index) => counts[index]!.points > use.limit.points);
-    if (over === -1) return { allowed: true };
+    if (over === -1) return undefined;
     await batch.settle([], keys.map((k) => k.key)).catch(() => {});
-    return refusal(uses[over]!, counts[over]!.msBeforeNext);
+    return { use: uses[over]!, msBeforeNext: counts[over]!.msBeforeNext };
   }
 
   /**
@@ -94,7 +109,7 @@ export class Limits {
     ]);
   }
 
-  async #consumeOneByOne(uses: readonly LimitUse[]): Promise<LimitVerdict> {
+  async #consumeOneByOne(uses: readonly LimitUse[]): Promise<Refused | undefined> {
     for (const [index, use] of uses.entries()) {
       try {
         await this.#limiter(use.limit).consume(this.#key(use));
@@ -102,11 +117,11 @@ export class Limits {
         // Over the limit, the store counted this use too; failing, it counted nothing.
         const refused = error instanceof RateLimiterRes;
         await this.settle({ refund: uses.slice(0, refused ? index + 1 : index) }).catch(() => {});
-        if (refused) return refusal(use, error.msBeforeNext);
+        if (refused) return { use, msBeforeNext: error.msBeforeNext };
         throw error;
       }
     }
-    return { allowed: true };
+    return undefined;
   }
 
   /** Deletes counters whose window is over (the database store; Redis expires its own). */
@@ -137,6 +152,7 @@ export class Limits {
   }
 }
 
-function refusal(use: LimitUse, msBeforeNext: number): LimitVerdict {
-  return { allowed: false, retryAfter: Math.max(1, Math.ceil(msBeforeNext / 1000)), limit: use.limit.name };
+interface Refused {
+  use: LimitUse;
+  msBeforeNext: number;
 }

@@ -64,7 +64,8 @@ export function adapterFactory(payloads: OidcPayloadsRepo, clients: ClientsRepo,
       // Another request used this code or refresh token between our read and now: that is
       // reuse, and reuse revokes the grant, as oidc-provider does when it sees it first.
       if (grantId) await payloads.revokeGrant(grantId, clock.now());
-      throw new errors.InvalidGrant('grant request is invalid');
+      // Said in the engine's own words for reuse, so it is reported as the engine's finding is (engine.ts).
+      throw new errors.InvalidGrant(REUSE[this.model as keyof typeof REUSE]?.detail ?? 'grant request is invalid');
     }
 
     async destroy(id: string): Promise<void> {
@@ -83,6 +84,15 @@ function withConsumed(row: { payload: Record<string, unknown>; consumed_at: Date
   const payload = row.payload as AdapterPayload;
   return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : payload;
 }
+
+/**
+ * Reuse of a refresh token or code, by model: the engine's own `error_detail` (never sent)
+ * when it finds one used already, and the kind it is reported as (engine.ts).
+ */
+export const REUSE = {
+  RefreshToken: { detail: 'refresh token already used', kind: 'refresh_token' },
+  AuthorizationCode: { detail: 'authorization code already consumed', kind: 'authorization_code' },
+} as const;
 
 /** Models whose every read is followed by a read of their grant. */
 const READ_WITH_GRANT = new Set(['RefreshToken', 'AuthorizationCode']);

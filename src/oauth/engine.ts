@@ -8,7 +8,8 @@ import type { ClientsRepo } from '../storage/clients-repo.ts';
 import type { OidcPayloadsRepo } from '../storage/oidc-payloads-repo.ts';
 import type { SigningKeysRepo } from '../storage/signing-keys-repo.ts';
 import type { UsersRepo } from '../storage/users-repo.ts';
-import { adapterFactory } from './adapter.ts';
+import type { SecurityEvents } from '../telemetry/security-events.ts';
+import { REUSE, adapterFactory } from './adapter.ts';
 import { registerPasswordGrant } from './password-grant.ts';
 import { answerAsTheRfcsSay, asTheRfcsName, unknownRoutesAsOAuthErrors } from './rfc-answers.ts';
 import { urlsFromIssuer } from './issuer-urls.ts';
@@ -40,6 +41,8 @@ export interface OAuthEngineDeps {
   pages: OAuthPages;
   /** Verified claims (OpenID Connect for Identity Assurance) from the wallet; none without it. */
   identityAssurance?: IdentityAssuranceDeps | undefined;
+  /** Where tokens issued and codes or refresh tokens used twice are reported. */
+  security?: SecurityEvents | undefined;
 }
 
 /** Paths of the OAuth/OIDC endpoints; discovery lists them, the HTTP layer mounts them. */
@@ -262,6 +265,14 @@ function buildProvider(deps: OAuthEngineDeps, inputs: EngineInputs): Provider {
 
   provider.on('server_error', (_ctx, error) => deps.logger.error({ err: { name: error.name, message: error.message } }, 'oauth server error'));
   provider.on('grant.revoked', (_ctx, grantId) => deps.logger.info({ event: 'grant.revoked', grantId }, 'grant revoked'));
+  provider.on('grant.success', (ctx) => deps.security?.metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type) }));
+  // Reuse, whether the engine saw the code or refresh token used already or the adapter lost
+  // the race to use it (adapter.ts): the grant is revoked either way.
+  provider.on('grant.error', (ctx, error) => {
+    const detail = (error as { error_detail?: string }).error_detail;
+    const kind = Object.values(REUSE).find((reuse) => reuse.detail === detail)?.kind;
+    if (kind) void deps.security?.reuseDetected({ kind, clientId: ctx.oidc?.client?.clientId });
+  });
   return provider;
 }
 

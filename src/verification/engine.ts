@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { SecurityEvents } from '../telemetry/security-events.ts';
 import { isTerminal, lifetimeOver } from '../flows/engine.ts';
 import { changeVersioned } from '../flows/versioned-change.ts';
 import type { Clock } from '../kernel/clock.ts';
@@ -44,7 +45,12 @@ export interface VerificationEngineDeps {
   logger: Logger;
   /** Starts per client address and per client: a start may open a paid vendor session. */
   limits: { limits: Limits; catalogue: LimitCatalogue['verificationStart'] };
+  /** Where a failed verification is reported (log line, metric); its event is the flow's own. */
+  security?: SecurityEvents | undefined;
 }
+
+/** The ends that are failures (`verification.failed` in the catalogue); `expired` is its own. */
+const FAILED_STATES: ReadonlySet<string> = new Set(['rejected', 'cancelled']);
 
 /**
  * The verification engine: every verification's life, once. A provider adapter only talks
@@ -103,7 +109,7 @@ export class VerificationEngine {
     const verdict = await limits.consume([
       ...(input.ip ? [{ limit: catalogue.perAddress, key: addressKey(input.ip) }] : []),
       ...(input.clientId ? [{ limit: catalogue.perClient, key: input.clientId }] : []),
-    ]);
+    ], { clientId: input.clientId });
     if (!verdict.allowed) {
       this.#deps.logger.warn({ clientId: input.clientId, limit: verdict.limit, retryAfter: verdict.retryAfter }, 'verification.start_limited');
       throw new AppError('too_many_requests', 'Too many verifications were started; try again later', { retryAfter: verdict.retryAfter, detail: `limit ${verdict.limit}` });
@@ -338,7 +344,10 @@ export class VerificationEngine {
   async #change(id: string, decide: (v: VerificationRecord) => VerificationMove | undefined): Promise<VerificationView> {
     const { record, from, move } = await changeVersioned(VERIFICATION, this.#store.of(id), decide);
     const view = toView(record);
-    if (move && move.to !== from && isTerminal(VERIFICATION, move.to)) await this.#notify(view);
+    if (move && move.to !== from && isTerminal(VERIFICATION, move.to)) {
+      if (FAILED_STATES.has(move.to)) this.#deps.security?.verificationFailed({ clientId: view.clientId, verificationId: view.id, provider: view.provider, state: move.to, reasons: view.reasons ?? [] });
+      await this.#notify(view);
+    }
     return view;
   }
 

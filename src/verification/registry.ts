@@ -41,11 +41,12 @@ export function buildVerificationEngine(deps: {
   clock: Clock;
   logger: Logger;
   limits: VerificationEngineDeps['limits'];
+  security?: VerificationEngineDeps['security'];
 }): VerificationEngine {
-  const { config, db, sealer, clock, logger, limits } = deps;
+  const { config, db, sealer, clock, logger, limits, security } = deps;
   const { providers, trustFrameworks } = buildProviders(config, clock);
   return new VerificationEngine(
-    { db, repo: new VerificationsRepo(db, sealer), sealer, clock, logger, limits },
+    { db, repo: new VerificationsRepo(db, sealer), sealer, clock, logger, limits, security },
     {
       providers,
       trustFrameworks,

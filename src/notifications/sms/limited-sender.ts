@@ -34,7 +34,7 @@ export class LimitedSmsSender implements SmsSender {
       { limit: this.#catalogue.phonePer10Min, key: message.to },
       { limit: this.#catalogue.phonePerDay, key: message.to },
       { limit: this.#catalogue.clientPerHour, key: message.clientId },
-    ]);
+    ], { clientId: message.clientId });
     if (!verdict.allowed) {
       // Which budget ran out (the limit's name), with the number masked.
       this.#logger.warn({ to: maskPhone(message.to), clientId: message.clientId, limit: verdict.limit, retryAfter: verdict.retryAfter }, 'sms.limited');

@@ -84,6 +84,18 @@ const DEFINITIONS: Record<string, EventDefinition> = {
     description: 'A person signed in with a password: on the hosted login page (OpenID Connect), through the password grant (and Vault\'s door to it), or on their own account pages (no client)',
     data: { method: { enum: ['password'] }, via: { enum: ['login_page', 'password_grant', 'account'] } },
   },
+  'sign_in.failed': {
+    description: 'A password sign-in failed: the username or password was wrong (one reason for both, and no user id: the event does not tell which names are accounts)',
+    data: { method: { enum: ['password'] }, via: { enum: ['login_page', 'password_grant', 'account'] }, reason: { enum: ['invalid_credentials'] } },
+  },
+  'limit.exceeded': {
+    description: 'A limit refused a request (sign-in attempts, SMS sends, verification starts; docs/limits.md). Published once per limit and key per window, however many requests it refuses',
+    data: { limit: { ...string, description: 'The limit, by its name (e.g. `signin_account_address`)' }, retry_after: { type: 'integer', minimum: 1, description: 'Seconds until it allows again' } },
+  },
+  'token.reuse_detected': {
+    description: 'A single-use code or a refresh token was presented again; everything it led to was revoked',
+    data: { kind: { ...string, description: '`refresh_token`, `authorization_code` (OAuth), or the purpose of one of idflow\'s own codes (`web_kyc.code`)' } },
+  },
   'user.created': { description: 'A user account was created', data: {} },
   'user.updated': { description: "A user's email address or phone number changed (never the value itself)", data: {} },
   'signing_key.rotated': {
@@ -175,6 +187,12 @@ export function publicEventsOf(event: EventRecord): PublicEvent[] {
       return [publish('client.changed', { change: `api_key_${action}`, key_id: str(p.keyId) })];
     case 'sign_in.completed':
       return [publish('sign_in.completed', { method: str(p.method), via: str(p.via) })];
+    case 'sign_in.failed':
+      return [publish('sign_in.failed', { method: str(p.method), via: str(p.via), reason: str(p.reason) })];
+    case 'limit.exceeded':
+      return [publish('limit.exceeded', { limit: str(p.limit), retry_after: typeof p.retryAfter === 'number' ? p.retryAfter : undefined })];
+    case 'token.reuse_detected':
+      return [publish('token.reuse_detected', { kind: str(p.kind) })];
     case 'user.created':
     case 'user.updated':
       return [publish(event.type, {})];

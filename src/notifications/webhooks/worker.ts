@@ -10,6 +10,7 @@ import { DestinationPolicy } from './destinations.ts';
 import { parseRetryAfter, retryDelayMs } from './schedule.ts';
 import { postMessage, type AttemptOutcome } from './sender.ts';
 import { webhookHeaders } from './signing.ts';
+import type { Metrics } from '../../telemetry/metrics.ts';
 
 export type WebhookSettings = WebhookConfig;
 
@@ -20,7 +21,12 @@ export interface WorkerDeps {
   logger: Logger;
   settings: WebhookSettings;
   random?: () => number;
+  /** Attempts are counted by outcome (`/metrics`). */
+  metrics?: Metrics | undefined;
 }
+
+/** A delivery's state after an attempt, as the attempts metric names the outcome. */
+const ATTEMPT_OUTCOME = { delivered: 'delivered', pending: 'retrying', failed: 'failed' } as const;
 
 /** What the outbox trigger notifies on (migration 015). */
 const OUTBOX_CHANNEL = 'idflow_outbox';
@@ -185,6 +191,7 @@ export class DeliveryWorker {
       { ...result, attempt: { attemptedAt, status: outcome.status, durationMs: outcome.durationMs, responseHead: outcome.responseHead, error: outcome.error } },
       now,
     );
+    this.#d.metrics?.webhookAttempts.inc({ outcome: ATTEMPT_OUTCOME[result.delivery.state] });
     const about = { deliveryId: delivery.id, subscriptionId: delivery.subscriptionId, clientId: delivery.clientId, messageId: delivery.messageId, attempt: delivery.attempts, status: outcome.status, error: outcome.error, ms: outcome.durationMs };
     if (result.delivery.state === 'delivered') logger.debug({ event: 'webhook.delivered', ...about }, 'webhook delivered');
     else logger.info({ event: 'webhook.attempt_failed', ...about, state: result.delivery.state }, 'webhook attempt failed');
