@@ -7,9 +7,6 @@ export interface WebhookBacklog {
   outbox: number;
 }
 
-/** A scrape reads the queue once for its gauges, whichever asks first. */
-const BACKLOG_READ_REUSE_MS = 1000;
-
 /**
  * Every Prometheus metric of the platform, declared once (docs/operations.md lists them).
  * Counters are per process: with several nodes, sum them across instances. The webhook
@@ -54,11 +51,12 @@ export class Metrics {
 
     const backlog = options.backlog;
     if (!backlog) return;
-    let read: { at: number; backlog: Promise<WebhookBacklog> } | undefined;
+    // A scrape collects every metric at once (prom-client's Promise.all): both gauges share
+    // the read in flight, and the next scrape reads afresh.
+    let inFlight: Promise<WebhookBacklog> | undefined;
     const latest = () => {
-      const now = Date.now();
-      if (!read || now - read.at > BACKLOG_READ_REUSE_MS) read = { at: now, backlog: backlog() };
-      return read.backlog;
+      inFlight ??= backlog().finally(() => (inFlight = undefined));
+      return inFlight;
     };
     new Gauge({
       name: 'idflow_webhook_queue_depth',
