@@ -176,7 +176,7 @@ export class AuditLogRepo {
   /** Events written since the log began (migration 016) that no entry names, with the stream they belong to. */
   async eventsWithoutEntry(): Promise<{ eventId: string; stream: string }[]> {
     return this.#db.query(
-      `select e.id::text as "eventId", audit_stream(e.client_id, e.flow_id) as stream
+      `select e.id::text as "eventId", audit_stream(e.client_id, coalesce(e.flow_id, e.user_id)) as stream
        from events e left join audit_log a on a.event_id = e.id
        where a.event_id is null and e.id >= (select min(event_id) from audit_log)
        order by e.id`,

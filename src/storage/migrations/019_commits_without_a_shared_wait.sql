@@ -17,20 +17,21 @@ end
 $$;
 
 -- 2. A stream's lock is held through the commit's flush, so one busy client's requests
--- committed one at a time. A flow's events now go to one of 64 sub-streams of its client's
--- stream (`client:<id>/<n>`, n from the flow id): a flow's own entries stay in one chain, in
--- order, and concurrent flows of one client rarely share a lock. What is not a flow's (the
--- client's row, its keys, its subscriptions, its consents) stays in `client:<id>`.
+-- committed one at a time. An event of a flow, or else of a person (a sign-in), now goes to
+-- one of 64 sub-streams of its client's stream (`client:<id>/<n>`, n from the flow's or the
+-- person's id): a flow's own entries stay in one chain, in order, and concurrent requests of
+-- one client rarely share a lock. What is neither (the client's row, its keys, its
+-- subscriptions, its consents) stays in `client:<id>`.
 drop function audit_stream(text);
-create function audit_stream(client_id text, flow_id uuid default null) returns text language sql immutable as $$
+create function audit_stream(client_id text, shard uuid default null) returns text language sql immutable as $$
   select case when client_id is null then 'platform' else 'client:' || client_id end
-    || case when flow_id is null then '' else '/' || (abs(hashtext(flow_id::text)) % 64)::text end
+    || case when shard is null then '' else '/' || (abs(hashtext(shard::text)) % 64)::text end
 $$;
 
 create or replace function audit_event() returns trigger language plpgsql as $$
 begin
   insert into audit_pending (stream, at, action, client_id, user_id, flow_id, event_id, payload_digest)
-  values (audit_stream(new.client_id, new.flow_id), new.created_at, new.type, new.client_id, new.user_id, new.flow_id, new.id,
+  values (audit_stream(new.client_id, coalesce(new.flow_id, new.user_id)), new.created_at, new.type, new.client_id, new.user_id, new.flow_id, new.id,
           sha256(convert_to(new.payload::text, 'UTF8')));
   return null;
 end
